@@ -1,0 +1,1 @@
+"""Ingest: the wire contract, the device registry, collectors and the tables they write."""

@@ -1,0 +1,113 @@
+"""From (topic, payload bytes) to a typed row, or to a dead letter with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from ingest.feeds import Kind, kind_for
+from ingest.reasons import Reason
+from ingest.topics import parse_topic
+
+MAX_DETAIL = 300
+_RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+_NOT_AN_OBJECT = frozenset({"json_invalid", "model_type", "model_attributes_type"})
+
+
+@dataclass(slots=True)
+class Accepted:
+    kind: Kind
+    device_id: str
+    ts: datetime
+    seq: int
+    values: tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class Rejected:
+    reason: Reason
+    detail: str
+    device_id: str | None = None
+    feed: str | None = None
+
+
+def classify(exc: ValidationError) -> tuple[Reason, str]:
+    """The dead-letter reason of a validation error, most fundamental problem first."""
+    errors = exc.errors(include_url=False, include_input=False)
+    types = {e["type"] for e in errors}
+    if types & _NOT_AN_OBJECT:
+        reason = Reason.INVALID_JSON
+    elif "finite_number" in types:
+        reason = Reason.NON_FINITE
+    elif types <= _RANGE_ERRORS:
+        reason = Reason.IMPOSSIBLE_VALUE
+    else:
+        reason = Reason.SCHEMA
+    detail = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in errors
+    )
+    return reason, detail[:MAX_DETAIL]
+
+
+class Decoder:
+    """Checks topic, device and payload; pure apart from the device table it is given."""
+
+    def __init__(
+        self,
+        device_types: dict[str, str],
+        *,
+        root: str = "liudong",
+        future_tolerance: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.device_types = device_types
+        self.root = root
+        self.future_tolerance = future_tolerance
+
+    def decode(self, topic: bytes, payload: bytes, received_at: datetime) -> Accepted | Rejected:
+        try:
+            text = topic.decode("utf-8")
+        except UnicodeDecodeError:
+            return Rejected(Reason.BAD_TOPIC, "topic is not UTF-8")
+        parts = parse_topic(text, self.root)
+        if parts is None:
+            return Rejected(Reason.BAD_TOPIC, f"topic {text[:100]!r} is not {self.root}/<feed>/<device>/<kind>")
+        kind = kind_for(parts.feed, parts.kind)
+        if kind is None:
+            return Rejected(
+                Reason.BAD_TOPIC,
+                f"no message kind {parts.kind!r} in feed {parts.feed!r}",
+                parts.device_id,
+                parts.feed,
+            )
+        device_type = self.device_types.get(parts.device_id)
+        if device_type is None:
+            return Rejected(
+                Reason.UNKNOWN_DEVICE,
+                f"device {parts.device_id!r} is not in the registry",
+                parts.device_id,
+                parts.feed,
+            )
+        if device_type not in kind.device_types:
+            return Rejected(
+                Reason.WRONG_KIND,
+                f"a {device_type} does not publish {parts.feed}/{parts.kind}",
+                parts.device_id,
+                parts.feed,
+            )
+        try:
+            msg = kind.model.model_validate_json(payload)
+        except ValidationError as exc:
+            reason, detail = classify(exc)
+            return Rejected(reason, detail, parts.device_id, parts.feed)
+        if msg.ts - received_at > self.future_tolerance:
+            return Rejected(
+                Reason.FUTURE_TIMESTAMP,
+                f"ts {msg.ts.isoformat()} is ahead of the collector clock"
+                f" {received_at.isoformat()} by more than {self.future_tolerance}",
+                parts.device_id,
+                parts.feed,
+            )
+        return Accepted(kind, parts.device_id, msg.ts, msg.seq, kind.row(msg))

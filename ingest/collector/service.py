@@ -1,0 +1,264 @@
+"""The collector: MQTT in, batched commits out, acknowledgement only after the commit.
+
+Threads: paho's network thread decodes each message and appends it to a bounded
+pending list (blocking when full — back-pressure, never a drop); the writer
+thread takes batches (size or time bound), commits them and then acks each
+message; on plain PostgreSQL a maintainer thread keeps the rollups current.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import psycopg
+
+from ingest.collector.decode import Accepted, Decoder, Rejected
+from ingest.collector.stats import CollectorStats, StatsSnapshot
+from ingest.collector.writer import BatchWriter, Inbound
+from ingest.mqtt import MqttReceiver
+from ingest.reasons import Reason
+from ingest.registry import device_types
+from ingest.settings import Settings
+from ingest.storage import rollups
+from ingest.storage.migrate import connect, flavour
+from ingest.topics import subscription
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+DEVICE_REFRESH_S = 60.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DatabaseUnavailableError(ConnectionError):
+    pass
+
+
+class Collector:
+    def __init__(
+        self,
+        settings: Settings,
+        db_url: str,
+        *,
+        client_id: str | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._settings = settings
+        self._cfg = settings.ingest
+        self._db_url = db_url
+        self._schema = settings.database.schema_name
+        self._clock = clock
+        self._client_id = client_id or settings.mqtt.client_id
+        self.stats = CollectorStats()
+        self._pending: list[Inbound] = []
+        self._oldest = 0.0
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._closing = False
+        self._threads: list[threading.Thread] = []
+        self._writer = BatchWriter(
+            db_url, self._schema, connect_timeout=settings.database.connect_timeout_s
+        )
+        self._decoder: Decoder | None = None
+        self._receiver: MqttReceiver | None = None
+        self._last_rollup = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect to the database and the broker (retrying), then start the threads."""
+        self._retry_db(self._writer.connect, "connect")
+        with connect(self._db_url, self._schema) as conn:
+            types = device_types(conn)
+            plain = flavour(conn) == "postgresql"
+        self._decoder = Decoder(
+            types,
+            root=self._settings.mqtt.topic_root,
+            future_tolerance=timedelta(seconds=self._cfg.future_tolerance_s),
+        )
+        self._spawn("writer", self._write_loop)
+        self._spawn("maintainer", lambda: self._maintain_loop(rollups=plain))
+        self._receiver = MqttReceiver(self._settings.mqtt, self._client_id, self._on_message)
+        self._receiver.start(
+            subscription(self._settings.mqtt.topic_root, self._settings.mqtt.shared_group),
+            stop=self._stopping,
+        )
+        log.info("collector %s started (%d devices known)", self._client_id, len(types))
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._receiver is not None and self._receiver.connected.wait(timeout)
+
+    def stop(self) -> StatsSnapshot:
+        """Stop taking messages, commit and ack what is pending, then disconnect."""
+        with self._cond:
+            self._closing = True  # messages arriving from now on are left unacked
+            self._cond.notify_all()
+        deadline = time.monotonic() + self._cfg.flush_timeout_s
+        while self.pending() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(timeout=max(0.1, deadline - time.monotonic()) + 5)
+        if self._receiver is not None:
+            self._receiver.stop()
+        self._writer.close()
+        left = self.pending()
+        if left:
+            log.warning("%d messages not committed at stop; the broker redelivers them", left)
+        return self.snapshot()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def snapshot(self) -> StatsSnapshot:
+        return self.stats.snapshot(pending=self.pending())
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        t = threading.Thread(target=target, name=f"{self._client_id}-{name}", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # -- receive -------------------------------------------------------------------
+
+    def _on_message(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+        received_at = self._clock()
+        assert self._decoder is not None
+        try:
+            result = self._decoder.decode(topic, payload, received_at)
+        except Exception as exc:  # the collector never stops for bad input
+            log.exception("decoder failed on a message")
+            result = Rejected(Reason.SCHEMA, f"unprocessable: {exc!r}"[:300])
+        feed = result.kind.feed if isinstance(result, Accepted) else (result.feed or "unknown")
+        item = Inbound(topic, payload, mid, qos, received_at, result)
+        with self._cond:
+            while len(self._pending) >= self._cfg.max_pending and not self._closing:
+                self._cond.wait(0.5)
+            if self._closing:
+                return  # not acked: the broker keeps it for the next session
+            if not self._pending:
+                self._oldest = time.monotonic()
+            self._pending.append(item)
+            if len(self._pending) >= self._cfg.batch_size:
+                self._cond.notify_all()
+        self.stats.count_received(feed)
+
+    # -- write ---------------------------------------------------------------------
+
+    def _take_batch(self) -> list[Inbound]:
+        interval = self._cfg.batch_interval_ms / 1000
+        with self._cond:
+            while not self._stopping.is_set():
+                n = len(self._pending)
+                if n >= self._cfg.batch_size or self._closing and n:
+                    break
+                if n and time.monotonic() - self._oldest >= interval:
+                    break
+                timeout = interval - (time.monotonic() - self._oldest) if n else 0.5
+                self._cond.wait(max(timeout, 0.001))
+            batch = self._pending[: self._cfg.batch_size]
+            del self._pending[: len(batch)]
+            if self._pending:
+                self._oldest = time.monotonic()
+            self._cond.notify_all()
+            return batch
+
+    def _write_loop(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._take_batch()
+            if batch:
+                self._commit_and_ack(batch)
+
+    def _commit_and_ack(self, batch: list[Inbound]) -> None:
+        outcome = self._retry_db(lambda: self._writer.write(batch), "write")
+        if outcome is None:
+            with self._cond:  # stopping: give the batch back so stop() reports it
+                self._pending[:0] = batch
+            return
+        assert self._receiver is not None
+        for item in batch:
+            self._receiver.ack(item.mid, item.qos)
+        now = self._clock()
+        latencies = [
+            (now - item.result.ts).total_seconds() * 1000
+            for item in batch
+            if isinstance(item.result, Accepted)
+        ]
+        reasons = Counter(
+            item.result.reason.value for item in batch if isinstance(item.result, Rejected)
+        )
+        self.stats.count_batch(
+            outcome.stored, outcome.duplicates, outcome.dead_lettered, reasons, latencies
+        )
+
+    def _retry_db(self, op: Callable[[], T], what: str) -> T | None:
+        """Run ``op`` until it succeeds; transient failures back off (capped, jittered)."""
+        delay = 0.2
+        while True:
+            try:
+                return op()
+            except psycopg.Error as exc:
+                self.stats.count_retry()
+                log.warning(
+                    "database %s failed (%s: %s); retrying in %.1f s",
+                    what,
+                    exc.sqlstate or type(exc).__name__,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+                    delay,
+                )
+                self._writer.close()
+                if self._stopping.wait(delay):
+                    return None
+                delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.2)  # noqa: S311
+
+    # -- maintain --------------------------------------------------------------------
+
+    def _maintain_loop(self, *, rollups: bool) -> None:
+        last_devices = time.monotonic()
+        last_stats = time.monotonic()
+        while not self._stopping.wait(min(self._cfg.rollup_interval_s, 1.0)):
+            now = time.monotonic()
+            try:
+                if rollups and now - self._last_rollup >= self._cfg.rollup_interval_s:
+                    self._last_rollup = now
+                    self.refresh_rollups()
+                if now - last_devices >= DEVICE_REFRESH_S:
+                    last_devices = now
+                    with connect(self._db_url, self._schema) as conn:
+                        assert self._decoder is not None
+                        self._decoder.device_types = device_types(conn)
+            except psycopg.Error as exc:
+                log.warning("maintenance failed (%s); trying again later", exc.sqlstate)
+            if now - last_stats >= self._cfg.stats_interval_s:
+                last_stats = now
+                self._log_stats()
+
+    def refresh_rollups(self) -> int:
+        with connect(self._db_url, self._schema) as conn:
+            return rollups.refresh_pending(conn)
+
+    def _log_stats(self) -> None:
+        s = self.snapshot()
+        for feed in sorted(set(s.received) | set(s.stored)):
+            log.info(
+                "%s: received %d, stored %d, duplicates %d, dead-lettered %d",
+                feed,
+                s.received.get(feed, 0),
+                s.stored.get(feed, 0),
+                s.duplicates.get(feed, 0),
+                s.dead_lettered.get(feed, 0),
+                extra={"feed": feed, "pending": s.pending},
+            )

@@ -1,0 +1,209 @@
+"""Batched, idempotent writes: COPY into a staging table, then insert what is new.
+
+One transaction per batch holds the feed rows, the dead letters and the rollup
+bookkeeping, so a batch is either wholly stored or not at all — and is only
+acknowledged to the broker afterwards. ``ON CONFLICT DO NOTHING`` on
+(device_id, ts) turns a redelivered message into a counted duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg import errors, sql
+
+from ingest.collector.decode import Accepted, Rejected
+from ingest.feeds import KINDS, Kind
+from ingest.reasons import Reason
+from ingest.storage.rollups import record_pending
+
+log = logging.getLogger(__name__)
+
+_COPY_TYPES = {"double precision": "float8", "bigint": "int8", "boolean": "bool"}
+_ENVELOPE_TYPES = ["text", "timestamptz", "int8", "timestamptz"]
+# SQLSTATE classes that say "this data", not "this connection": retrying will not help.
+PERMANENT_CLASSES = frozenset({"22", "23"})
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One message as received, with what the decoder made of it."""
+
+    topic: bytes
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: datetime
+    result: Accepted | Rejected
+
+
+@dataclass
+class BatchOutcome:
+    stored: Counter[str] = field(default_factory=Counter)
+    duplicates: Counter[str] = field(default_factory=Counter)
+    dead_lettered: Counter[str] = field(default_factory=Counter)
+
+
+def is_permanent(exc: psycopg.Error) -> bool:
+    state = exc.sqlstate or ""
+    return state[:2] in PERMANENT_CLASSES
+
+
+def _stage_name(kind: Kind) -> sql.Identifier:
+    return sql.Identifier("pg_temp", f"stage_{kind.table}")
+
+
+def _copy_types(kind: Kind) -> list[str]:
+    return _ENVELOPE_TYPES + [_COPY_TYPES.get(t, t) for t in kind.sql_types]
+
+
+def _columns(kind: Kind) -> sql.Composed:
+    names = ("device_id", "ts", "seq", "received_at", *kind.columns)
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+class BatchWriter:
+    """Owns one connection; ``write`` stores a batch in one transaction."""
+
+    def __init__(self, url: str, schema: str, *, connect_timeout: float = 5.0) -> None:
+        self._url = url
+        self._schema = schema
+        self._connect_timeout = connect_timeout
+        self._conn: psycopg.Connection[TupleRow] | None = None
+
+    def connect(self) -> None:
+        self.close()
+        conn: psycopg.Connection[TupleRow] = psycopg.connect(
+            self._url,
+            options=f"-c search_path={self._schema}",
+            connect_timeout=max(1, int(self._connect_timeout)),
+        )
+        with conn.transaction():
+            for kind in KINDS:
+                conn.execute(
+                    sql.SQL(
+                        "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS"
+                    ).format(_stage_name(kind), sql.Identifier(kind.table))
+                )
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def write(self, batch: Sequence[Inbound]) -> BatchOutcome:
+        """Store a batch; raises psycopg.Error when the database fails (nothing stored)."""
+        if self._conn is None or self._conn.closed:
+            self.connect()
+        assert self._conn is not None
+        try:
+            return self._write(self._conn, batch, per_row=False)
+        except psycopg.Error as exc:
+            if not is_permanent(exc):
+                raise
+            log.warning("batch refused by the database (%s); storing row by row", exc.sqlstate)
+            return self._write(self._conn, batch, per_row=True)
+
+    def _write(
+        self, conn: psycopg.Connection[TupleRow], batch: Sequence[Inbound], *, per_row: bool
+    ) -> BatchOutcome:
+        out = BatchOutcome()
+        by_kind: dict[Kind, list[Inbound]] = {}
+        dead: list[tuple[Inbound, Rejected]] = []
+        for item in batch:
+            r = item.result
+            if isinstance(r, Accepted):
+                by_kind.setdefault(r.kind, []).append(item)
+            else:
+                dead.append((item, r))
+        with conn.transaction(), conn.cursor() as cur:
+            for kind, items in by_kind.items():
+                refused_before = len(dead)
+                if per_row:
+                    stored = self._insert_row_by_row(cur, kind, items, dead)
+                else:
+                    stored = self._insert(cur, kind, items)
+                out.stored[kind.feed] += stored
+                out.duplicates[kind.feed] += len(items) - stored - (len(dead) - refused_before)
+            if dead:
+                self._dead_letter(cur, dead)
+                for _, rej in dead:
+                    out.dead_lettered[rej.feed or "unknown"] += 1
+        return out
+
+    def _insert(
+        self, cur: psycopg.Cursor[TupleRow], kind: Kind, items: list[Inbound], *, clear: bool = False
+    ) -> int:
+        stage = _stage_name(kind)
+        with cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, _columns(kind))
+        ) as copy:
+            copy.set_types(_copy_types(kind))
+            for item in items:
+                a = item.result
+                assert isinstance(a, Accepted)
+                copy.write_row((a.device_id, a.ts, a.seq, item.received_at, *a.values))
+        cur.execute(
+            sql.SQL("INSERT INTO {} SELECT * FROM {} ON CONFLICT (device_id, ts) DO NOTHING").format(
+                sql.Identifier(kind.table), stage
+            )
+        )
+        stored = cur.rowcount
+        if stored:
+            lo = min(i.result.ts for i in items if isinstance(i.result, Accepted))
+            hi = max(i.result.ts for i in items if isinstance(i.result, Accepted))
+            record_pending(cur, kind.table, lo, hi)
+        if clear:  # several inserts in one transaction (row by row): empty the stage
+            cur.execute(sql.SQL("DELETE FROM {}").format(stage))
+        return stored
+
+    def _insert_row_by_row(
+        self,
+        cur: psycopg.Cursor[TupleRow],
+        kind: Kind,
+        items: list[Inbound],
+        dead: list[tuple[Inbound, Rejected]],
+    ) -> int:
+        stored = 0
+        for item in items:
+            a = item.result
+            assert isinstance(a, Accepted)
+            try:
+                with cur.connection.transaction():
+                    stored += self._insert(cur, kind, [item], clear=True)
+            except errors.Error as exc:
+                if not is_permanent(exc):
+                    raise
+                dead.append(
+                    (item, Rejected(Reason.DB_REJECTED, str(exc)[:300], a.device_id, kind.feed))
+                )
+        return stored
+
+    def _dead_letter(
+        self, cur: psycopg.Cursor[TupleRow], dead: list[tuple[Inbound, Rejected]]
+    ) -> None:
+        with cur.copy(
+            "COPY dead_letter (received_at, topic, payload, reason, detail, device_id, feed)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["timestamptz", "text", "bytea", "text", "text", "text", "text"])
+            for item, rej in dead:
+                topic = item.topic.decode("utf-8", "replace").replace("\x00", "\ufffd")
+                copy.write_row(
+                    (
+                        item.received_at,
+                        topic,
+                        item.payload,
+                        rej.reason.value,
+                        rej.detail.replace("\x00", "\ufffd"),
+                        rej.device_id,
+                        rej.feed,
+                    )
+                )

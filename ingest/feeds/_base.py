@@ -1,0 +1,102 @@
+"""What every payload carries, and how a feed declares its message kinds."""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+ENVELOPE_FIELDS = ("v", "ts", "seq")
+
+
+class Payload(BaseModel):
+    """Fields common to every message: schema version, device time, sequence number.
+
+    Measurement fields name their unit in a suffix (``_mgl`` = mg/L, ``_ugm3`` = µg/m³,
+    ``_mgm3`` = mg/m³, ``_m3h`` = m³/h, ``_m3`` = m³, ``_kpa``, ``_db``, ``_c`` = °C,
+    ``_pct`` = %, ``_ms`` = m/s, ``_deg`` = degrees).
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    v: Literal[1] = Field(description="schema version")
+    ts: AwareDatetime = Field(description="device time of the sample, ISO 8601 with offset")
+    seq: int = Field(ge=0, le=2**63 - 1, description="per-device sequence number")
+
+
+def Measure(lo: float, hi: float, description: str) -> Any:  # noqa: N802 - reads as a type
+    """A measurement field with its physically possible range (outside = impossible)."""
+    return Field(ge=lo, le=hi, description=description)
+
+
+def OptionalMeasure(lo: float, hi: float, description: str) -> Any:  # noqa: N802
+    """A measurement a device may omit or send as null (e.g. an analyser offline)."""
+    return Field(default=None, ge=lo, le=hi, description=description)
+
+
+_SQL_TYPES: dict[type, str] = {
+    bool: "boolean",
+    int: "bigint",
+    float: "double precision",
+    str: "text",
+    datetime: "timestamptz",
+    date: "date",
+}
+
+
+def _sql_type(annotation: Any) -> str:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _sql_type(args[0])
+    if origin is Literal:
+        return _SQL_TYPES[type(args[0])]
+    if origin is typing.Annotated:
+        return _sql_type(args[0])
+    if annotation is AwareDatetime:
+        return "timestamptz"
+    if annotation in _SQL_TYPES:
+        return _SQL_TYPES[annotation]
+    raise TypeError(f"no SQL type for {annotation!r}")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One message kind of a feed: topic segment, payload model, table, device types."""
+
+    feed: str
+    name: str
+    model: type[Payload]
+    table: str
+    device_types: frozenset[str]
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """Payload columns stored after device_id, ts, seq, in model order."""
+        return tuple(n for n in self.model.model_fields if n not in ENVELOPE_FIELDS)
+
+    @cached_property
+    def sql_types(self) -> tuple[str, ...]:
+        fields = self.model.model_fields
+        return tuple(_sql_type(fields[c].annotation) for c in self.columns)
+
+    def row(self, payload: Payload) -> tuple[Any, ...]:
+        return tuple(getattr(payload, c) for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    kinds: tuple[Kind, ...]
+
+    def kind(self, name: str) -> Kind | None:
+        for k in self.kinds:
+            if k.name == name:
+                return k
+        return None

@@ -1,0 +1,56 @@
+"""C-V2X roadside units: heartbeats, PC5 message counters, road events (RSI/RSM).
+
+Topics ``liudong/v2x/<rsu_id>/heartbeat`` (every 10 s), ``.../counters`` (every 60 s,
+counts over ``interval_s``) and ``.../event`` (an RSI/RSM road event as detected).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from ingest.feeds._base import Feed, Kind, Measure, Payload
+
+COUNT_MAX = 10_000_000
+
+
+class Heartbeat(Payload):
+    online: bool = Field(description="the RSU's radio is up and serving")
+    cpu_pct: float = Measure(0, 100, "CPU load, %")
+    mem_pct: float = Measure(0, 100, "memory used, %")
+    board_temp_c: float = Measure(-40, 125, "board temperature, °C")
+    gnss_lock: bool = Field(description="GNSS fix / time sync held")
+    cloud_link: bool = Field(description="link to the C-V2X cloud platform up")
+    uptime_s: int = Field(ge=0, description="seconds since boot")
+
+
+class Counters(Payload):
+    interval_s: int = Field(gt=0, le=3600, description="seconds the counts cover")
+    bsm_rx: int = Measure(0, COUNT_MAX, "BSM messages received")
+    map_tx: int = Measure(0, COUNT_MAX, "MAP messages sent")
+    spat_tx: int = Measure(0, COUNT_MAX, "SPAT messages sent")
+    rsi_tx: int = Measure(0, COUNT_MAX, "RSI messages sent")
+    rsm_tx: int = Measure(0, COUNT_MAX, "RSM messages sent")
+
+
+class RoadEvent(Payload):
+    event_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="event identifier")
+    msg_type: Literal["RSI", "RSM"]
+    event_type: Literal[
+        "accident", "roadworks", "congestion", "hazard", "weather", "vulnerable_user", "other"
+    ]
+    lat: float = Measure(-90, 90, "latitude, WGS-84")
+    lon: float = Measure(-180, 180, "longitude, WGS-84")
+    start_ts: AwareDatetime
+    end_ts: AwareDatetime | None = None
+
+
+FEED = Feed(
+    name="v2x",
+    kinds=(
+        Kind("v2x", "heartbeat", Heartbeat, "rsu_heartbeat", frozenset({"rsu"})),
+        Kind("v2x", "counters", Counters, "rsu_counters", frozenset({"rsu"})),
+        Kind("v2x", "event", RoadEvent, "road_event", frozenset({"rsu"})),
+    ),
+)

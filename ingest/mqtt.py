@@ -1,0 +1,222 @@
+"""The one module that talks to paho-mqtt: a receiver with manual acks and a publisher.
+
+paho-mqtt 2.x is used on both paths because it can acknowledge a QoS 1 message
+after the fact (``manual_ack``): the collector acks only once the row is committed.
+(aiomqtt acks on receipt and drops when its queue is full, so it cannot give that
+guarantee.) Both classes run paho's network loop in its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from ingest.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+# topic, payload, mid, qos
+MessageHandler = Callable[[bytes, bytes, int, int], None]
+
+
+class BrokerUnavailable(ConnectionError):
+    """The broker could not be reached within the allowed attempts."""
+
+
+def _new_client(settings: MqttSettings, client_id: str, *, manual_ack: bool) -> paho.Client:
+    protocol = paho.MQTTv5 if settings.protocol == 5 else paho.MQTTv311
+    kwargs: dict[str, Any] = {}
+    if protocol != paho.MQTTv5:
+        kwargs["clean_session"] = False
+    client = paho.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=protocol,
+        manual_ack=manual_ack,
+        **kwargs,
+    )
+    creds = settings.credentials()
+    if creds:
+        client.username_pw_set(*creds)
+    client.reconnect_delay_set(1, 30)
+    return client
+
+
+def _connect_properties(settings: MqttSettings) -> Properties | None:
+    if settings.protocol != 5:
+        return None
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = settings.session_expiry_s
+    props.ReceiveMaximum = settings.receive_maximum
+    return props
+
+
+def connect_with_retry(
+    client: paho.Client,
+    settings: MqttSettings,
+    *,
+    attempts: int | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Connect, retrying with capped jittered backoff; one log line per failed attempt."""
+    host, port = settings.host_port()
+    delay = 0.5
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            if settings.protocol == 5:
+                client.connect(
+                    host,
+                    port,
+                    settings.keepalive_s,
+                    clean_start=False,
+                    properties=_connect_properties(settings),
+                )
+            else:
+                client.connect(host, port, settings.keepalive_s)
+        except OSError as exc:
+            if attempts is not None and attempt >= attempts:
+                raise BrokerUnavailable(
+                    f"MQTT broker at {host}:{port} is not reachable ({exc}); check ENVMON_MQTT_URL"
+                ) from None
+            log.warning(
+                "MQTT broker at %s:%d not reachable (%s); retrying in %.1f s",
+                host,
+                port,
+                exc,
+                delay,
+            )
+            if stop is not None and stop.wait(delay):
+                raise BrokerUnavailable("stopped while waiting for the broker") from None
+            if stop is None:
+                time.sleep(delay)
+            delay = min(delay * 2, 15.0) * random.uniform(0.8, 1.2)  # noqa: S311
+        else:
+            return
+
+
+class MqttReceiver:
+    """Subscribes with QoS 1 on a persistent session; the caller acks each message."""
+
+    def __init__(self, settings: MqttSettings, client_id: str, handler: MessageHandler) -> None:
+        self._settings = settings
+        self._handler = handler
+        self._client = _new_client(settings, client_id, manual_ack=True)
+        self._client.on_message = self._on_message
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._subscription: str | None = None
+        self.connected = threading.Event()
+
+    def start(self, subscription: str, *, stop: threading.Event | None = None) -> None:
+        self._subscription = subscription
+        connect_with_retry(self._client, self._settings, stop=stop)
+        self._client.loop_start()
+
+    def ack(self, mid: int, qos: int) -> None:
+        if qos > 0:
+            self._client.ack(mid, qos)
+
+    def stop(self) -> None:
+        """Stop receiving; what was not acked stays with the broker for the next session."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        props: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("MQTT broker refused the connection: %s", reason)
+            return
+        log.info("connected to MQTT broker (session present: %s)", flags.session_present)
+        assert self._subscription is not None
+        # Subscribing again on a present session is harmless and covers a lost one.
+        client.subscribe(self._subscription, qos=1)
+        self.connected.set()
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        props: Properties | None,
+    ) -> None:
+        self.connected.clear()
+        if reason.is_failure:
+            log.warning("MQTT connection lost (%s); paho reconnects", reason)
+
+    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        # Raw topic bytes: a topic that is not UTF-8 is a bad message, not a crash.
+        self._handler(msg._topic, bytes(msg.payload), msg.mid, msg.qos)
+
+
+class MqttPublisher:
+    """QoS 1 publisher that counts what the broker confirmed (PUBACK)."""
+
+    def __init__(self, settings: MqttSettings, client_id: str, max_inflight: int = 2000) -> None:
+        self._settings = settings
+        self._client = _new_client(settings, client_id, manual_ack=False)
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.max_queued_messages_set(0)
+        self._client.on_publish = self._on_publish
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.confirmed = 0
+
+    def start(self, *, attempts: int | None = None) -> None:
+        connect_with_retry(self._client, self._settings, attempts=attempts)
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        info = self._client.publish(topic, payload, qos=qos)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise ConnectionError(f"publish failed: {paho.error_string(info.rc)}")
+        with self._lock:
+            self.sent += 1
+            if qos == 0:
+                self.confirmed += 1
+
+    def backlog(self) -> int:
+        with self._lock:
+            return self.sent - self.confirmed
+
+    def wait_confirmed(self, timeout: float) -> bool:
+        """Wait until every QoS 1 publish has been acknowledged by the broker."""
+        deadline = time.monotonic() + timeout
+        while self.backlog() > 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_publish(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reason: ReasonCode,
+        props: Properties,
+    ) -> None:
+        with self._lock:
+            self.confirmed += 1

@@ -1,0 +1,169 @@
+"""The one settings class, read from ``ENVMON_*`` environment variables.
+
+Nested sections use ``__``: ``ENVMON_INGEST__BATCH_SIZE=5000``. The two most
+used settings also have flat names: ``ENVMON_DATABASE_URL`` and ``ENVMON_MQTT_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names it and how to fix it."""
+
+
+class MqttSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="mqtt://[user:password@]host:port of the broker; unset = embedded broker",
+    )
+    client_id: str = "envmon-collector"
+    # Collectors sharing this group split the feed between them ($share/<group>/...).
+    shared_group: str | None = "collectors"
+    topic_root: str = "liudong"
+    # 5 for Mosquitto/EMQX; the embedded amqtt broker speaks 3.1.1 only.
+    protocol: int = Field(default=5, description="MQTT protocol version: 5 or 4 (3.1.1)")
+    keepalive_s: int = 30
+    # How many unacknowledged messages the broker may send us at once (MQTT v5).
+    # Acks wait for the commit, so this must exceed a few batches.
+    receive_maximum: int = Field(default=65535, ge=1, le=65535)
+    session_expiry_s: int = 7 * 24 * 3600
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(
+                f"ENVMON_MQTT_URL must look like mqtt://host:1883, got {v!r}"
+            )
+        return v
+
+    @field_validator("protocol")
+    @classmethod
+    def _check_protocol(cls, v: int) -> int:
+        if v not in (4, 5):
+            raise ValueError("ENVMON_MQTT__PROTOCOL must be 5 (MQTT v5) or 4 (MQTT 3.1.1)")
+        return v
+
+    def host_port(self) -> tuple[str, int]:
+        if self.url is None:
+            raise ConfigError("no broker configured: set ENVMON_MQTT_URL=mqtt://host:1883")
+        parts = urlsplit(self.url)
+        assert parts.hostname is not None
+        return parts.hostname, parts.port or 1883
+
+    def credentials(self) -> tuple[str, str] | None:
+        if self.url is None:
+            return None
+        parts = urlsplit(self.url)
+        if parts.username is None:
+            return None
+        return parts.username, parts.password or ""
+
+
+class DatabaseSettings(BaseModel):
+    url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:5432/db; unset = embedded PostgreSQL",
+    )
+    # Schema for all tables; tests give each run its own.
+    schema_name: str = Field(default="envmon", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Use TimescaleDB features when the extension is installable ("auto"), never, or require it.
+    timescaledb: str = Field(default="auto", pattern=r"^(auto|off|require)$")
+    connect_timeout_s: float = 5.0
+
+
+class IngestSettings(BaseModel):
+    batch_size: int = Field(default=5000, ge=1, le=200_000)
+    batch_interval_ms: int = Field(default=200, ge=1, le=60_000)
+    # Decoded messages waiting for the writer, at most; the receiver blocks beyond it.
+    max_pending: int = Field(default=100_000, ge=1)
+    future_tolerance_s: float = 600.0
+    stats_interval_s: float = 10.0
+    # Plain PostgreSQL: how often the collector brings the hourly/daily rollups up to date.
+    rollup_interval_s: float = Field(default=30.0, gt=0)
+    flush_timeout_s: float = 10.0
+
+
+class RulesSettings(BaseModel):
+    path: str | None = None
+
+
+class NotifySettings(BaseModel):
+    config_path: str | None = None
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class GrafanaSettings(BaseModel):
+    url: str | None = None
+    token: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ENVMON_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    mqtt: MqttSettings = MqttSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    ingest: IngestSettings = IngestSettings()
+    rules: RulesSettings = RulesSettings()
+    notify: NotifySettings = NotifySettings()
+    api: ApiSettings = ApiSettings()
+    grafana: GrafanaSettings = GrafanaSettings()
+    # Flat aliases for the two settings everyone sets.
+    database_url: SecretStr | None = None
+    mqtt_url: str | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.database_url is not None and self.database.url is None:
+            self.database.url = self.database_url
+        if self.mqtt_url is not None and self.mqtt.url is None:
+            self.mqtt.url = MqttSettings._check_url(self.mqtt_url)
+
+    def describe(self) -> dict[str, Any]:
+        """The resolved configuration with secrets masked, for the start-up log."""
+        data = self.model_dump(mode="json", exclude={"database_url", "mqtt_url"})
+        if self.mqtt.url and self.mqtt.credentials():
+            data["mqtt"]["url"] = _mask_url(self.mqtt.url)
+        if self.database.url is not None:
+            data["database"]["url"] = _mask_url(self.database.url.get_secret_value())
+        return data
+
+
+def _mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment; a bad value raises ConfigError naming it."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "ENVMON_" + "__".join(str(p).upper() for p in err["loc"])
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

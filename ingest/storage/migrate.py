@@ -1,0 +1,140 @@
+"""Ordered schema migrations, applied at start-up and recorded in ``schema_migration``."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg import sql
+
+from ingest.storage import rollups, timescale
+
+log = logging.getLogger(__name__)
+
+MIGRATE_LOCK = 0x656E766D6F6E00
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[psycopg.Connection[TupleRow], bool], None]
+    checksum: str
+
+
+def _sql_file(name: str) -> tuple[Callable[[psycopg.Connection[TupleRow], bool], None], str]:
+    text = resources.files("ingest.storage").joinpath("migrations", name).read_text("utf-8")
+
+    def apply(conn: psycopg.Connection[TupleRow], _timescale: bool) -> None:
+        conn.execute(text.encode())
+
+    return apply, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _rollups(conn: psycopg.Connection[TupleRow], use_timescale: bool) -> None:
+    if use_timescale:
+        timescale.install(conn)
+    else:
+        rollups.create_plain_tables(conn)
+
+
+def _migrations() -> list[Migration]:
+    out = []
+    for version, name, file in (
+        (1, "registry", "0001_registry.sql"),
+        (2, "dead_letter", "0002_dead_letter.sql"),
+        (3, "feed_tables", "0003_feeds.sql"),
+    ):
+        apply, checksum = _sql_file(file)
+        out.append(Migration(version, name, apply, checksum))
+    out.append(Migration(4, "rollups", _rollups, "code:rollups-v1"))
+    return out
+
+
+MIGRATIONS = _migrations()
+
+
+def connect(url: str, schema: str, *, autocommit: bool = False) -> psycopg.Connection[TupleRow]:
+    """A connection whose search_path is the project's schema."""
+    return psycopg.connect(url, autocommit=autocommit, options=f"-c search_path={schema}")
+
+
+def migrate(url: str, schema: str, timescale_mode: str = "auto") -> dict[str, object]:
+    """Apply pending migrations in order; returns what was done and the storage flavour."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
+        try:
+            return _migrate_locked(conn, timescale_mode)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))
+
+
+def _migrate_locked(conn: psycopg.Connection[TupleRow], timescale_mode: str) -> dict[str, object]:
+    conn.execute(
+        """
+        CREATE TABLE IF NOT EXISTS schema_migration (
+            version    integer PRIMARY KEY,
+            name       text NOT NULL,
+            checksum   text NOT NULL,
+            flavour    text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )
+        """
+    )
+    done = {
+        v: (c, f)
+        for v, c, f in conn.execute("SELECT version, checksum, flavour FROM schema_migration")
+    }
+    flavour = _choose_flavour(conn, timescale_mode, done)
+    applied = []
+    for m in MIGRATIONS:
+        if m.version in done:
+            if done[m.version][0] != m.checksum:
+                raise MigrationError(
+                    f"migration {m.version} ({m.name}) was changed after it was applied;"
+                    " add a new migration instead of editing an applied one"
+                )
+            continue
+        with conn.transaction():
+            m.apply(conn, flavour == "timescaledb")
+            conn.execute(
+                "INSERT INTO schema_migration (version, name, checksum, flavour)"
+                " VALUES (%s, %s, %s, %s)",
+                (m.version, m.name, m.checksum, flavour),
+            )
+        log.info("applied migration %d %s", m.version, m.name)
+        applied.append(m.version)
+    return {"applied": applied, "flavour": flavour}
+
+
+def _choose_flavour(
+    conn: psycopg.Connection[TupleRow], mode: str, done: dict[int, tuple[str, str]]
+) -> str:
+    if done:  # a database keeps the flavour it was created with
+        return next(iter(done.values()))[1]
+    if mode == "off":
+        return "postgresql"
+    if timescale.available(conn):
+        return "timescaledb"
+    if mode == "require":
+        raise MigrationError(
+            "ENVMON_DATABASE__TIMESCALEDB=require but the timescaledb extension is not"
+            " available on this server"
+        )
+    return "postgresql"
+
+
+def flavour(conn: psycopg.Connection[TupleRow]) -> str:
+    row = conn.execute("SELECT flavour FROM schema_migration ORDER BY version LIMIT 1").fetchone()
+    return str(row[0]) if row else "postgresql"

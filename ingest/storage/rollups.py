@@ -1,0 +1,270 @@
+"""Hourly and daily rollups: the same names and columns on plain PostgreSQL and TimescaleDB.
+
+For each rolled-up feed table ``t`` there are ``t_hourly`` and ``t_daily`` with
+``bucket``, ``device_id``, ``n`` (rows) and, per measure ``x``: ``x_avg``, ``x_min``,
+``x_max``, ``x_n`` (non-null samples); per flag ``b``: ``b_ratio`` (share of true);
+per counter ``c``: ``c_sum``. Hours are clock hours; days are Asia/Shanghai calendar days.
+
+On TimescaleDB they are continuous aggregates (see ``timescale.py``). On plain
+PostgreSQL they are tables that :class:`RollupMaintainer` keeps up to date: every
+batch the collector commits records the time range it touched in ``rollup_pending``;
+the maintainer recomputes the touched hour buckets from raw rows and the touched
+days from the hours — the same invalidate-and-recompute scheme a continuous
+aggregate uses, so late data lands in the bucket it belongs to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+# Origins for date_bin: hour buckets on the clock hour, day buckets at local midnight.
+HOUR_ORIGIN = "2000-01-01 00:00:00+00"
+DAY_ORIGIN = "2000-01-01 00:00:00+08"
+LOCK_KEY = 0x656E766D6F6E01  # advisory lock: one maintainer at a time per database
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    measures: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
+
+    @property
+    def hourly(self) -> str:
+        return f"{self.table}_hourly"
+
+    @property
+    def daily(self) -> str:
+        return f"{self.table}_daily"
+
+    def hourly_select(self, bucket: sql.Composable) -> sql.Composed:
+        """Aggregates of raw rows, grouped by ``bucket`` and device."""
+        parts: list[sql.Composable] = [
+            sql.SQL("{} AS bucket").format(bucket),
+            sql.SQL("device_id"),
+            sql.SQL("count(*) AS n"),
+        ]
+        for m in self.measures:
+            x = sql.Identifier(m)
+            parts += [
+                sql.SQL("avg({}) AS {}").format(x, sql.Identifier(f"{m}_avg")),
+                sql.SQL("min({}) AS {}").format(x, sql.Identifier(f"{m}_min")),
+                sql.SQL("max({}) AS {}").format(x, sql.Identifier(f"{m}_max")),
+                sql.SQL("count({}) AS {}").format(x, sql.Identifier(f"{m}_n")),
+            ]
+        for f in self.flags:
+            parts.append(
+                sql.SQL("avg({}::int)::double precision AS {}").format(
+                    sql.Identifier(f), sql.Identifier(f"{f}_ratio")
+                )
+            )
+        for c in self.counters:
+            parts.append(
+                sql.SQL("sum({})::bigint AS {}").format(sql.Identifier(c), sql.Identifier(f"{c}_sum"))
+            )
+        return sql.SQL(", ").join(parts)
+
+    def daily_select(self, bucket: sql.Composable) -> sql.Composed:
+        """Aggregates of hourly rows into days, weighted by sample counts."""
+        parts: list[sql.Composable] = [
+            sql.SQL("{} AS bucket").format(bucket),
+            sql.SQL("device_id"),
+            sql.SQL("sum(n)::bigint AS n"),
+        ]
+        for m in self.measures:
+            avg, mn, mx, cnt = (sql.Identifier(f"{m}_{s}") for s in ("avg", "min", "max", "n"))
+            parts += [
+                sql.SQL("sum({} * {}) / nullif(sum({}), 0) AS {}").format(avg, cnt, cnt, avg),
+                sql.SQL("min({}) AS {}").format(mn, mn),
+                sql.SQL("max({}) AS {}").format(mx, mx),
+                sql.SQL("sum({})::bigint AS {}").format(cnt, cnt),
+            ]
+        for f in self.flags:
+            r = sql.Identifier(f"{f}_ratio")
+            parts.append(sql.SQL("sum({} * n) / nullif(sum(n), 0) AS {}").format(r, r))
+        for c in self.counters:
+            s = sql.Identifier(f"{c}_sum")
+            parts.append(sql.SQL("sum({})::bigint AS {}").format(s, s))
+        return sql.SQL(", ").join(parts)
+
+    def column_types(self) -> list[tuple[str, str]]:
+        cols = [("n", "bigint")]
+        for m in self.measures:
+            cols += [
+                (f"{m}_avg", "double precision"),
+                (f"{m}_min", "double precision"),
+                (f"{m}_max", "double precision"),
+                (f"{m}_n", "bigint"),
+            ]
+        cols += [(f"{f}_ratio", "double precision") for f in self.flags]
+        cols += [(f"{c}_sum", "bigint") for c in self.counters]
+        return cols
+
+
+ROLLUPS: tuple[Rollup, ...] = (
+    Rollup(
+        "wastewater_reading",
+        measures=(
+            "influent_flow_m3h",
+            "effluent_flow_m3h",
+            "bypass_flow_m3h",
+            "influent_cod_mgl",
+            "influent_nh3n_mgl",
+            "effluent_cod_mgl",
+            "effluent_nh3n_mgl",
+            "effluent_tn_mgl",
+            "effluent_tp_mgl",
+            "effluent_ss_mgl",
+            "effluent_ph",
+            "water_temp_c",
+        ),
+    ),
+    Rollup(
+        "air_reading",
+        measures=(
+            "pm25_ugm3",
+            "pm10_ugm3",
+            "so2_ugm3",
+            "no2_ugm3",
+            "o3_ugm3",
+            "co_mgm3",
+            "air_temp_c",
+            "rh_pct",
+            "wind_speed_ms",
+        ),
+    ),
+    Rollup("water_inlet_flow", measures=("flow_m3h", "pressure_kpa")),
+    Rollup("water_pressure", measures=("pressure_kpa",)),
+    Rollup(
+        "rsu_heartbeat",
+        measures=("cpu_pct", "mem_pct", "board_temp_c"),
+        flags=("online", "gnss_lock", "cloud_link"),
+    ),
+    Rollup(
+        "rsu_counters",
+        counters=("interval_s", "bsm_rx", "map_tx", "spat_tx", "rsi_tx", "rsm_tx"),
+    ),
+)
+ROLLUP_BY_TABLE = {r.table: r for r in ROLLUPS}
+
+
+def _hour_bucket(col: str) -> sql.Composed:
+    return sql.SQL("date_bin('1 hour', {}, {}::timestamptz)").format(
+        sql.Identifier(col), sql.Literal(HOUR_ORIGIN)
+    )
+
+
+def _day_bucket(col: str) -> sql.Composed:
+    return sql.SQL("date_bin('1 day', {}, {}::timestamptz)").format(
+        sql.Identifier(col), sql.Literal(DAY_ORIGIN)
+    )
+
+
+def create_plain_tables(conn: psycopg.Connection[TupleRow]) -> None:
+    """The rollup tables and the pending-range log, for plain PostgreSQL."""
+    conn.execute(
+        """
+        CREATE TABLE rollup_pending (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            table_name  text NOT NULL,
+            lo          timestamptz NOT NULL,
+            hi          timestamptz NOT NULL
+        )
+        """
+    )
+    for r in ROLLUPS:
+        for name in (r.hourly, r.daily):
+            cols: list[sql.Composable] = [
+                sql.SQL("bucket timestamptz NOT NULL"),
+                sql.SQL("device_id text NOT NULL"),
+            ]
+            cols += [
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in r.column_types()
+            ]
+            cols.append(sql.SQL("PRIMARY KEY (device_id, bucket)"))
+            conn.execute(
+                sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(name), sql.SQL(", ").join(cols))
+            )
+            conn.execute(
+                sql.SQL("CREATE INDEX {} ON {} (bucket)").format(
+                    sql.Identifier(f"{name}_bucket_idx"), sql.Identifier(name)
+                )
+            )
+
+
+def record_pending(cur: psycopg.Cursor[TupleRow], table: str, lo: datetime, hi: datetime) -> None:
+    """Called in the writer's transaction: raw rows in [lo, hi] of ``table`` changed."""
+    if table in ROLLUP_BY_TABLE:
+        cur.execute(
+            "INSERT INTO rollup_pending (table_name, lo, hi) VALUES (%s, %s, %s)", (table, lo, hi)
+        )
+
+
+def _floor(ts: datetime, step: timedelta, origin: datetime) -> datetime:
+    return origin + ((ts - origin) // step) * step
+
+
+def _buckets(ranges: Iterable[tuple[datetime, datetime]], step: timedelta, origin: str) -> list[datetime]:
+    o = datetime.fromisoformat(origin)
+    out: set[datetime] = set()
+    for lo, hi in ranges:
+        b = _floor(lo, step, o)
+        while b <= hi:
+            out.add(b)
+            b += step
+    return sorted(out)
+
+
+def refresh_pending(conn: psycopg.Connection[TupleRow]) -> int:
+    """Recompute every bucket touched since the last refresh; returns hour buckets redone."""
+    redone = 0
+    with conn.transaction():
+        got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)).fetchone()
+        if not got or not got[0]:
+            return 0  # another maintainer is at it
+        rows = conn.execute(
+            "DELETE FROM rollup_pending RETURNING table_name, lo, hi"
+        ).fetchall()
+        by_table: dict[str, list[tuple[datetime, datetime]]] = {}
+        for table, lo, hi in rows:
+            by_table.setdefault(table, []).append((lo, hi))
+        for table, ranges in by_table.items():
+            redone += _recompute(conn, ROLLUP_BY_TABLE[table], ranges)
+    return redone
+
+
+def _recompute(
+    conn: psycopg.Connection[TupleRow], r: Rollup, ranges: list[tuple[datetime, datetime]]
+) -> int:
+    hours = _buckets(ranges, HOUR, HOUR_ORIGIN)
+    days = _buckets([(h, h + HOUR - timedelta(microseconds=1)) for h in hours], DAY, DAY_ORIGIN)
+    hourly, daily = sql.Identifier(r.hourly), sql.Identifier(r.daily)
+    conn.execute(sql.SQL("DELETE FROM {} WHERE bucket = ANY(%s)").format(hourly), (hours,))
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} SELECT {} FROM {} WHERE ts >= %s AND ts < %s"
+            " AND {} = ANY(%s) GROUP BY 1, 2"
+        ).format(hourly, r.hourly_select(_hour_bucket("ts")), sql.Identifier(r.table), _hour_bucket("ts")),
+        (hours[0], hours[-1] + HOUR, hours),
+    )
+    conn.execute(sql.SQL("DELETE FROM {} WHERE bucket = ANY(%s)").format(daily), (days,))
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} SELECT {} FROM {} WHERE bucket >= %s AND bucket < %s"
+            " AND {} = ANY(%s) GROUP BY 1, 2"
+        ).format(daily, r.daily_select(_day_bucket("bucket")), hourly, _day_bucket("bucket")),
+        (days[0], days[-1] + DAY, days),
+    )
+    return len(hours)
