@@ -29,5 +29,5 @@ def parse_topic(topic: str, root: str = DEFAULT_ROOT) -> TopicParts | None:
 
 def subscription(root: str = DEFAULT_ROOT, shared_group: str | None = None) -> str:
     """The filter a collector subscribes to; shared so N collectors split the load."""
-    pattern = f"{root}/+/+/+"
+    pattern = f"{root}/#"  # everything under the root, so malformed topics are dead-lettered too
     return f"$share/{shared_group}/{pattern}" if shared_group else pattern

