@@ -33,7 +33,7 @@ def _setup_logging(verbose: bool) -> None:
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
-    def handler(signum: int, frame: object) -> None:
+    def handler(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
         stop.set()
 
@@ -67,14 +67,30 @@ def _scenario(text: str) -> str:
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, malformed: float) -> None:
-    p.add_argument("--scenario", action="append", default=[], type=_scenario, metavar="NAME",
-                   help="scenario to play (repeatable): bypass, nh3-exceedance, pm25-episode,"
-                   " pipe-burst, rsu-outage")
-    p.add_argument("--speed", type=_positive, default=1.0, metavar="FACTOR",
-                   help="simulated seconds per wall second (1440 = a day per minute)")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        type=_scenario,
+        metavar="NAME",
+        help="scenario to play (repeatable): bypass, nh3-exceedance, pm25-episode,"
+        " pipe-burst, rsu-outage",
+    )
+    p.add_argument(
+        "--speed",
+        type=_positive,
+        default=1.0,
+        metavar="FACTOR",
+        help="simulated seconds per wall second (1440 = a day per minute)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--malformed-rate", type=_rate, default=malformed, metavar="R",
-                   help=f"share of extra malformed messages (default {malformed})")
+    p.add_argument(
+        "--malformed-rate",
+        type=_rate,
+        default=malformed,
+        metavar="R",
+        help=f"share of extra malformed messages (default {malformed})",
+    )
 
 
 def _run_options(args: argparse.Namespace) -> Any:
@@ -88,9 +104,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from envmon.progress import ProgressLine  # noqa: PLC0415
     from envmon.runtime import servers  # noqa: PLC0415
 
-    with tempfile.TemporaryDirectory(prefix="envmon-demo-") as tmp, servers(
-        settings, Path(tmp)
-    ) as runtime:
+    with (
+        tempfile.TemporaryDirectory(prefix="envmon-demo-") as tmp,
+        servers(settings, Path(tmp)) as runtime,
+    ):
         progress = ProgressLine(sys.stderr)
         result = run_demo(runtime, args.duration, _run_options(args), progress.update)
         progress.done()
@@ -105,8 +122,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
     stop = _stop_on_signals()
     with servers(settings, args.data_dir) as runtime:
-        print(f"database: {'embedded' if settings.database.url is None else 'configured'}"
-              f" ({runtime.flavour}); broker: {runtime.settings.mqtt.url}")
+        print(
+            f"database: {'embedded' if settings.database.url is None else 'configured'}"
+            f" ({runtime.flavour}); broker: {runtime.settings.mqtt.url}"
+        )
         print("simulating the whole district; Ctrl-C to stop")
         progress = ProgressLine(sys.stdout)
         result = run_forever(runtime, _run_options(args), stop, progress.update)
@@ -136,7 +155,7 @@ def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from envmon.runtime import prepare_database  # noqa: PLC0415
 
     if settings.database.url is None:
@@ -200,17 +219,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="publish simulated devices to the configured broker")
     _add_run_options(p, malformed=0.0)
     p.add_argument("--duration", type=_positive, metavar="SECONDS", help="default: until Ctrl-C")
-    p.add_argument("--feed", action="append", default=[], dest="feeds",
-                   help="only these feeds (repeatable)")
+    p.add_argument(
+        "--feed", action="append", default=[], dest="feeds", help="only these feeds (repeatable)"
+    )
     p.add_argument("--record", type=Path, metavar="FILE", help="also write a JSON-lines recording")
-    p.add_argument("--no-publish", action="store_true",
-                   help="only write the recording, as fast as possible")
+    p.add_argument(
+        "--no-publish", action="store_true", help="only write the recording, as fast as possible"
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("replay", help="publish a recording at any speed")
     p.add_argument("file", type=Path)
-    p.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
-                   help="1 = as recorded, 10 = ten times faster, 0 = as fast as possible")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="1 = as recorded, 10 = ten times faster, 0 = as fast as possible",
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("backfill", help="publish N days of history as fast as possible")

@@ -37,14 +37,9 @@ def drive(
     clock: SimClock | None = None,
     stop: threading.Event | None = None,
     stats: DriveStats | None = None,
-    max_backlog: int = 20_000,
     on_progress: Callable[[DriveStats], None] | None = None,
 ) -> DriveStats:
-    """Send each message when ``clock`` reaches its time (at once without a clock).
-
-    Waits while more than ``max_backlog`` publishes are unconfirmed, so a slow
-    broker slows the simulator instead of piling messages up in memory.
-    """
+    """Send each message when ``clock`` reaches its time (at once without a clock)."""
     stats = stats or DriveStats()
     stop = stop or threading.Event()
     last_progress = time.monotonic()
@@ -55,8 +50,6 @@ def drive(
                 break
         if stop.is_set():
             break
-        while publisher.backlog() > max_backlog and not stop.wait(0.005):
-            pass
         publisher.publish(m.topic, m.payload)
         if m.valid:
             stats.valid[_feed(m.topic, root)] += 1

@@ -45,8 +45,7 @@ def mosquitto_config(port: int, data_dir: Path) -> str:
     """The project's Mosquitto configuration with a local port and data directory."""
     text = resources.files("envmon").joinpath("mosquitto.conf").read_text("utf-8")
     text = re.sub(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", text)
-    text = re.sub(r"(?m)^persistence_location\s+.*$", f"persistence_location {data_dir}/", text)
-    return text
+    return re.sub(r"(?m)^persistence_location\s+.*$", f"persistence_location {data_dir}/", text)
 
 
 class MosquittoBroker:
@@ -169,7 +168,8 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
         warnings.simplefilter("ignore")
-        server = ep.get_server(data_dir / "pgdata", cleanup_mode="stop")
+        get_server = ep.get_server  # type: ignore[attr-defined]
+        server = get_server(data_dir / "pgdata", cleanup_mode="stop")
     try:
         yield str(server.get_uri())
     finally:

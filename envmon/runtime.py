@@ -44,8 +44,12 @@ def prepare_database(settings: Settings, db_url: str) -> tuple[Registry, str]:
     registry = load_registry()
     with connect(db_url, schema) as conn:
         sync_registry(conn, registry)
-    log.info("database ready: schema %s, %s, migrations applied now %s", schema,
-             done["flavour"], done["applied"])
+    log.info(
+        "database ready: schema %s, %s, migrations applied now %s",
+        schema,
+        done["flavour"],
+        done["applied"],
+    )
     return registry, str(done["flavour"])
 
 

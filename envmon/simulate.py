@@ -42,8 +42,15 @@ def _report(stats: DriveStats, pub: MqttPublisher | None) -> None:
         log.error("%d publishes were not confirmed by the broker", pub.backlog())
     if pub is not None:
         pub.stop()
-    print(json.dumps({"published": stats.valid.total(), "by_feed": dict(stats.valid),
-                      "malformed": dict(stats.malformed)}))
+    print(
+        json.dumps(
+            {
+                "published": stats.valid.total(),
+                "by_feed": dict(stats.valid),
+                "malformed": dict(stats.malformed),
+            }
+        )
+    )
 
 
 def _progress(stats: DriveStats) -> None:
@@ -93,8 +100,9 @@ def simulate(settings: Settings, args: argparse.Namespace, stop: threading.Event
                 yield m
 
         messages = tee(messages)
-    stats = drive(messages, pub, root=settings.mqtt.topic_root, clock=clock, stop=stop,
-                  on_progress=_progress)
+    stats = drive(
+        messages, pub, root=settings.mqtt.topic_root, clock=clock, stop=stop, on_progress=_progress
+    )
     if args.record:
         write_recording(args.record, recorded)
     _report(stats, pub)
@@ -118,11 +126,21 @@ def backfill(settings: Settings, args: argparse.Namespace, stop: threading.Event
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=args.days)
     sim = DistrictSimulator(
-        registry, args.seed, (), 0.0, feeds=args.feeds or FEED_NAMES,
-        run_window=(start, end), root=settings.mqtt.topic_root,
+        registry,
+        args.seed,
+        (),
+        0.0,
+        feeds=args.feeds or FEED_NAMES,
+        run_window=(start, end),
+        root=settings.mqtt.topic_root,
     )
     pub = _publisher(settings, "backfill")
-    stats = drive(_chunks(sim, start, end), pub, root=settings.mqtt.topic_root, stop=stop,
-                  on_progress=_progress)
+    stats = drive(
+        _chunks(sim, start, end),
+        pub,
+        root=settings.mqtt.topic_root,
+        stop=stop,
+        on_progress=_progress,
+    )
     _report(stats, pub)
     return 0

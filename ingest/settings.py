@@ -10,7 +10,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,7 @@ class MqttSettings(BaseModel):
             return v
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(
-                f"ENVMON_MQTT_URL must look like mqtt://host:1883, got {v!r}"
-            )
+            raise ValueError(f"ENVMON_MQTT_URL must look like mqtt://host:1883, got {v!r}")
         return v
 
     @field_validator("protocol")
@@ -132,7 +130,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     mqtt_url: str | None = None
 
-    def model_post_init(self, context: Any, /) -> None:
+    def model_post_init(self, _context: Any, /) -> None:
         if self.database_url is not None and self.database.url is None:
             self.database.url = self.database_url
         if self.mqtt_url is not None and self.mqtt.url is None:
@@ -157,8 +155,6 @@ def _mask_url(url: str) -> str:
 
 def load_settings() -> Settings:
     """Read settings from the environment; a bad value raises ConfigError naming it."""
-    from pydantic import ValidationError
-
     try:
         return Settings()
     except ValidationError as exc:

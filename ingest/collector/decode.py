@@ -66,14 +66,18 @@ class Decoder:
         self.root = root
         self.future_tolerance = future_tolerance
 
-    def decode(self, topic: bytes, payload: bytes, received_at: datetime) -> Accepted | Rejected:
+    def decode(  # noqa: PLR0911 - one return per check, in the order they apply
+        self, topic: bytes, payload: bytes, received_at: datetime
+    ) -> Accepted | Rejected:
         try:
             text = topic.decode("utf-8")
         except UnicodeDecodeError:
             return Rejected(Reason.BAD_TOPIC, "topic is not UTF-8")
         parts = parse_topic(text, self.root)
         if parts is None:
-            return Rejected(Reason.BAD_TOPIC, f"topic {text[:100]!r} is not {self.root}/<feed>/<device>/<kind>")
+            return Rejected(
+                Reason.BAD_TOPIC, f"topic {text[:100]!r} is not {self.root}/<feed>/<device>/<kind>"
+            )
         kind = kind_for(parts.feed, parts.kind)
         if kind is None:
             return Rejected(

@@ -163,7 +163,7 @@ class Collector:
         with self._cond:
             while not self._stopping.is_set():
                 n = len(self._pending)
-                if n >= self._cfg.batch_size or self._closing and n:
+                if n >= self._cfg.batch_size or (self._closing and n):
                     break
                 if n and time.monotonic() - self._oldest >= interval:
                     break
@@ -189,8 +189,7 @@ class Collector:
                 self._pending[:0] = batch
             return
         assert self._receiver is not None
-        for item in batch:
-            self._receiver.ack(item.mid, item.qos)
+        self._receiver.ack_many([item.mid for item in batch if item.qos > 0])
         now = self._clock()
         latencies = [
             (now - item.result.ts).total_seconds() * 1000

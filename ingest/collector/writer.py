@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
-from psycopg.rows import TupleRow
 from psycopg import errors, sql
+from psycopg.rows import TupleRow
 
 from ingest.collector.decode import Accepted, Rejected
 from ingest.feeds import KINDS, Kind
@@ -139,7 +139,12 @@ class BatchWriter:
         return out
 
     def _insert(
-        self, cur: psycopg.Cursor[TupleRow], kind: Kind, items: list[Inbound], *, clear: bool = False
+        self,
+        cur: psycopg.Cursor[TupleRow],
+        kind: Kind,
+        items: list[Inbound],
+        *,
+        clear: bool = False,
     ) -> int:
         stage = _stage_name(kind)
         with cur.copy(
@@ -151,9 +156,9 @@ class BatchWriter:
                 assert isinstance(a, Accepted)
                 copy.write_row((a.device_id, a.ts, a.seq, item.received_at, *a.values))
         cur.execute(
-            sql.SQL("INSERT INTO {} SELECT * FROM {} ON CONFLICT (device_id, ts) DO NOTHING").format(
-                sql.Identifier(kind.table), stage
-            )
+            sql.SQL(
+                "INSERT INTO {} SELECT * FROM {} ON CONFLICT (device_id, ts) DO NOTHING"
+            ).format(sql.Identifier(kind.table), stage)
         )
         stored = cur.rowcount
         if stored:

@@ -13,7 +13,9 @@ FLOW_MAX_M3H = 100_000.0  # ten times the largest plant's peak hourly flow
 
 class WastewaterReading(Payload):
     influent_flow_m3h: float = Measure(0, FLOW_MAX_M3H, "influent (or pumped) flow, m³/h")
-    effluent_flow_m3h: float | None = OptionalMeasure(0, FLOW_MAX_M3H, "treated effluent flow, m³/h")
+    effluent_flow_m3h: float | None = OptionalMeasure(
+        0, FLOW_MAX_M3H, "treated effluent flow, m³/h"
+    )
     bypass_flow_m3h: float = Measure(0, FLOW_MAX_M3H, "bypass/overflow flow, m³/h")
     influent_cod_mgl: float | None = OptionalMeasure(0, 10_000, "influent COD, mg/L")
     influent_nh3n_mgl: float | None = OptionalMeasure(0, 1_000, "influent NH3-N, mg/L")

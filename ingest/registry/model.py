@@ -136,7 +136,7 @@ class Registry(_Strict):
 class Device:
     __slots__ = ("area", "device_id", "device_type", "feed", "parent_id", "place")
 
-    def __init__(
+    def __init__(  # noqa: PLR0917
         self,
         device_id: str,
         feed: str,

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import psycopg
-from psycopg.rows import TupleRow
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from ingest.storage import rollups, timescale
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
-from psycopg.rows import TupleRow
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,9 @@ class Rollup:
             )
         for c in self.counters:
             parts.append(
-                sql.SQL("sum({})::bigint AS {}").format(sql.Identifier(c), sql.Identifier(f"{c}_sum"))
+                sql.SQL("sum({})::bigint AS {}").format(
+                    sql.Identifier(c), sql.Identifier(f"{c}_sum")
+                )
             )
         return sql.SQL(", ").join(parts)
 
@@ -195,7 +197,9 @@ def create_plain_tables(conn: psycopg.Connection[TupleRow]) -> None:
             ]
             cols.append(sql.SQL("PRIMARY KEY (device_id, bucket)"))
             conn.execute(
-                sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(name), sql.SQL(", ").join(cols))
+                sql.SQL("CREATE TABLE {} ({})").format(
+                    sql.Identifier(name), sql.SQL(", ").join(cols)
+                )
             )
             conn.execute(
                 sql.SQL("CREATE INDEX {} ON {} (bucket)").format(
@@ -216,7 +220,9 @@ def _floor(ts: datetime, step: timedelta, origin: datetime) -> datetime:
     return origin + ((ts - origin) // step) * step
 
 
-def _buckets(ranges: Iterable[tuple[datetime, datetime]], step: timedelta, origin: str) -> list[datetime]:
+def _buckets(
+    ranges: Iterable[tuple[datetime, datetime]], step: timedelta, origin: str
+) -> list[datetime]:
     o = datetime.fromisoformat(origin)
     out: set[datetime] = set()
     for lo, hi in ranges:
@@ -234,9 +240,7 @@ def refresh_pending(conn: psycopg.Connection[TupleRow]) -> int:
         got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)).fetchone()
         if not got or not got[0]:
             return 0  # another maintainer is at it
-        rows = conn.execute(
-            "DELETE FROM rollup_pending RETURNING table_name, lo, hi"
-        ).fetchall()
+        rows = conn.execute("DELETE FROM rollup_pending RETURNING table_name, lo, hi").fetchall()
         by_table: dict[str, list[tuple[datetime, datetime]]] = {}
         for table, lo, hi in rows:
             by_table.setdefault(table, []).append((lo, hi))
@@ -256,7 +260,9 @@ def _recompute(
         sql.SQL(
             "INSERT INTO {} SELECT {} FROM {} WHERE ts >= %s AND ts < %s"
             " AND {} = ANY(%s) GROUP BY 1, 2"
-        ).format(hourly, r.hourly_select(_hour_bucket("ts")), sql.Identifier(r.table), _hour_bucket("ts")),
+        ).format(
+            hourly, r.hourly_select(_hour_bucket("ts")), sql.Identifier(r.table), _hour_bucket("ts")
+        ),
         (hours[0], hours[-1] + HOUR, hours),
     )
     conn.execute(sql.SQL("DELETE FROM {} WHERE bucket = ANY(%s)").format(daily), (days,))

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from psycopg.rows import TupleRow
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from ingest.feeds import KINDS
 from ingest.storage.rollups import ROLLUPS
@@ -42,13 +42,15 @@ def install(conn: psycopg.Connection[TupleRow]) -> None:
         table = sql.Literal(k.table)
         conn.execute(
             sql.SQL(
-                "SELECT create_hypertable({}, by_range('ts', INTERVAL '1 day'), migrate_data => true)"
+                "SELECT create_hypertable({}, by_range('ts', INTERVAL '1 day'),"
+                " migrate_data => true)"
             ).format(table)
         )
         conn.execute(
             sql.SQL(
                 "ALTER TABLE {} SET (timescaledb.compress,"
-                " timescaledb.compress_segmentby = 'device_id', timescaledb.compress_orderby = 'ts')"
+                " timescaledb.compress_segmentby = 'device_id',"
+                " timescaledb.compress_orderby = 'ts')"
             ).format(sql.Identifier(k.table))
         )
         conn.execute(

@@ -1,0 +1,235 @@
+"""``envmon bench ingest``: load generator → broker → one collector process → database.
+
+Prints, as its last line, one JSON object: the offered and stored rates, messages
+lost, end-to-end latency (device timestamp → commit) p50/p99, the collector's peak
+RSS, and ``copy_rate`` — a raw COPY of the same rows into the same database in the
+same run, the database's own limit for this data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing as mp
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from envmon.embedded import embedded_postgres, start_broker
+from envmon.runtime import prepare_database
+from ingest.collector.decode import Accepted, Decoder
+from ingest.collector.service import Collector
+from ingest.collector.writer import _columns, _copy_types
+from ingest.feeds import KINDS, Kind
+from ingest.mqtt import MqttPublisher
+from ingest.registry import load_registry
+from ingest.registry.store import device_types
+from ingest.settings import Settings
+from ingest.storage.migrate import connect
+from simulators import LoadGenerator
+
+log = logging.getLogger(__name__)
+TICK_S = 0.01
+
+
+def _collector_main(settings_json: str, db_url: str, conn: Connection) -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    settings = Settings.model_validate_json(settings_json)
+    collector = Collector(settings, db_url, client_id="bench-collector")
+    collector.start()
+    collector.wait_connected(30)
+    conn.send("ready")
+    conn.recv()  # "stop"
+    snap = collector.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    conn.send(
+        {
+            "snapshot": snap.as_dict(),
+            "p50": snap.latency_p50_ms,
+            "p99": snap.latency_p99_ms,
+            "rss_mb": rss_mb,
+        }
+    )
+
+
+def _publisher_main(settings_json: str, rate: float, duration: float, conn: Connection) -> None:
+    settings = Settings.model_validate_json(settings_json)
+    gen = LoadGenerator(load_registry(), seed=1, root=settings.mqtt.topic_root)
+    pub = MqttPublisher(settings.mqtt, f"bench-load-{os.getpid()}")
+    pub.start(attempts=5)
+    conn.send("ready")
+    conn.recv()  # "go"
+    start = time.monotonic()
+    sent = 0
+    while (elapsed := time.monotonic() - start) < duration:
+        due = int(rate * elapsed) - sent
+        if due <= 0:
+            time.sleep(TICK_S)
+            continue
+        for topic, payload in gen.take(min(due, 5000), datetime.now(UTC)):
+            pub.publish(topic, payload)
+        sent += min(due, 5000)
+    publish_s = time.monotonic() - start
+    pub.wait_confirmed(120)
+    conn.send(
+        {
+            "sent": sent,
+            "confirmed": pub.confirmed,
+            "publish_s": publish_s,
+            "unconfirmed": pub.backlog(),
+        }
+    )
+    pub.stop()
+
+
+def _count_rows(db_url: str, schema: str) -> int:
+    with connect(db_url, schema) as conn:
+        total = 0
+        for k in KINDS:
+            row = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(k.table))
+            ).fetchone()
+            total += int(row[0]) if row else 0
+        return total
+
+
+def copy_rate(db_url: str, schema: str, n: int, batch_size: int) -> float:
+    """Rows/s of a plain COPY of ``n`` load-generator rows into copies of the feed tables."""
+    gen = LoadGenerator(load_registry(), seed=2)
+    with connect(db_url, schema) as conn:
+        decoder = Decoder(device_types(conn))
+        rows: dict[Kind, list[tuple[Any, ...]]] = defaultdict(list)
+        now = datetime.now(UTC)
+        for topic, payload in gen.take(n, now):
+            a = decoder.decode(topic.encode(), payload, now)
+            if isinstance(a, Accepted):
+                rows[a.kind].append((a.device_id, a.ts, a.seq, now, *a.values))
+        for k in rows:
+            conn.execute(
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
+                    sql.Identifier(f"copy_{k.table}"), sql.Identifier(k.table)
+                )
+            )
+        conn.commit()
+        flat = [(k, r) for k, rs in rows.items() for r in rs]
+        start = time.perf_counter()
+        for i in range(0, len(flat), batch_size):
+            chunk = flat[i : i + batch_size]
+            by_kind: dict[Kind, list[tuple[Any, ...]]] = defaultdict(list)
+            for k, r in chunk:
+                by_kind[k].append(r)
+            with conn.transaction(), conn.cursor() as cur:
+                for k, rs in by_kind.items():
+                    with cur.copy(
+                        sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+                            sql.Identifier(f"copy_{k.table}"), _columns(k)
+                        )
+                    ) as copy:
+                        copy.set_types(_copy_types(k))
+                        for r in rs:
+                            copy.write_row(r)
+        return len(flat) / (time.perf_counter() - start)
+
+
+def bench_ingest(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="envmon-bench-") as tmp:
+        if settings.database.url is not None:
+            return _run(settings, settings.database.url.get_secret_value(), Path(tmp), args)
+        with embedded_postgres(Path(tmp) / "pg") as url:
+            return _run(settings, url, Path(tmp), args)
+
+
+def _run(settings: Settings, db_url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    broker = None
+    if settings.mqtt.url is None:
+        broker = start_broker(tmp, prefer="mosquitto")
+        mqtt = settings.mqtt.model_copy(update={"url": broker.url, "protocol": broker.protocol})
+    else:
+        mqtt = settings.mqtt
+    ingest = settings.ingest
+    if args.batch_size:
+        ingest = ingest.model_copy(update={"batch_size": args.batch_size})
+    settings = settings.model_copy(
+        update={
+            "mqtt": mqtt.model_copy(update={"topic_root": f"bench{uuid.uuid4().hex[:6]}"}),
+            "database": settings.database.model_copy(update={"schema_name": schema}),
+            "ingest": ingest,
+        }
+    )
+    prepare_database(settings, db_url)
+    ctx = mp.get_context("spawn")
+    try:
+        return _measure(ctx, settings, db_url, schema, args)
+    finally:
+        if broker is not None:
+            broker.stop()
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _measure(
+    ctx: Any, settings: Settings, db_url: str, schema: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    blob = settings.model_dump_json()
+    coll_conn, coll_child = ctx.Pipe()
+    pub_conn, pub_child = ctx.Pipe()
+    collector = ctx.Process(target=_collector_main, args=(blob, db_url, coll_child))
+    publisher = ctx.Process(
+        target=_publisher_main, args=(blob, args.rate, args.duration, pub_child)
+    )
+    collector.start()
+    coll_conn.recv()
+    publisher.start()
+    pub_conn.recv()
+    print(f"offering {args.rate:,.0f} msg/s for {args.duration:.0f} s ...", file=sys.stderr)
+    start = time.monotonic()
+    pub_conn.send("go")
+    pub = pub_conn.recv()
+    deadline = time.monotonic() + 300
+    stored = 0
+    while time.monotonic() < deadline:
+        stored = _count_rows(db_url, schema)
+        if stored >= pub["confirmed"]:
+            break
+        time.sleep(0.25)
+    drained_s = time.monotonic() - start
+    coll_conn.send("stop")
+    coll = coll_conn.recv()
+    collector.join(30)
+    publisher.join(30)
+    stored = _count_rows(db_url, schema)
+    print("measuring raw COPY of the same rows ...", file=sys.stderr)
+    raw = copy_rate(db_url, schema, min(stored, 500_000) or 1000, settings.ingest.batch_size)
+    stored_rate = stored / drained_s
+    return {
+        "offered_rate": round(pub["sent"] / pub["publish_s"]),
+        "stored_rate": round(stored_rate),
+        "lost": pub["confirmed"] - stored,
+        "p50_ms": coll["p50"],
+        "p99_ms": coll["p99"],
+        "rss_mb": round(coll["rss_mb"], 1),
+        "copy_rate": round(raw),
+        "stored_vs_copy": round(stored_rate / raw, 3),
+        "published": pub["confirmed"],
+        "stored": stored,
+        "duplicates": coll["snapshot"]["duplicates"],
+        "duration_s": round(pub["publish_s"], 1),
+        "drained_s": round(drained_s, 1),
+        "batch_size": settings.ingest.batch_size,
+        "machine": (
+            f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
+    }
