@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import shutil
 import socket
@@ -45,6 +46,10 @@ def mosquitto_config(port: int, data_dir: Path) -> str:
     """The project's Mosquitto configuration with a local port and data directory."""
     text = resources.files("envmon").joinpath("mosquitto.conf").read_text("utf-8")
     text = re.sub(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", text)
+    if os.geteuid() == 0:
+        # Started as root, mosquitto drops to the "mosquitto" user, which cannot write
+        # a private temporary directory: it would silently keep no persistent sessions.
+        text += "\nuser root\n"
     return re.sub(r"(?m)^persistence_location\s+.*$", f"persistence_location {data_dir}/", text)
 
 

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.collectors"]
+pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.collectors", "tests.fixtures.proxy"]

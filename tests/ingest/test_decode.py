@@ -1,0 +1,120 @@
+"""Every kind of bad input gets its own dead-letter reason; good input becomes a row."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ingest.collector.decode import Accepted, Decoder, Rejected
+from ingest.reasons import Reason
+
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+TYPES = {"air-guantang": "air_station", "ll-0001": "leak_logger", "rsu-0001": "rsu"}
+
+
+def air(**fields: object) -> bytes:
+    body: dict[str, object] = {
+        "v": 1,
+        "ts": "2026-06-01T10:00:00+08:00",
+        "seq": 7,
+        "pm25_ugm3": 35.5,
+    }
+    body.update(fields)
+    return json.dumps(body).encode()
+
+
+def decode(topic: str | bytes, payload: bytes) -> Accepted | Rejected:
+    t = topic.encode() if isinstance(topic, str) else topic
+    return Decoder(TYPES).decode(t, payload, NOW)
+
+
+def test_valid_reading_becomes_a_typed_row() -> None:
+    r = decode("liudong/air/air-guantang/reading", air(co_mgm3=0.8))
+    assert isinstance(r, Accepted)
+    assert r.device_id == "air-guantang"
+    assert r.ts == datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    assert r.seq == 7
+    row = dict(zip(r.kind.columns, r.values, strict=True))
+    assert row["pm25_ugm3"] == 35.5
+    assert row["co_mgm3"] == 0.8
+    assert row["o3_ugm3"] is None  # optional measures may be omitted
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("liudong/air/air-guantang", air(), Reason.BAD_TOPIC),
+        ("liudong/air/air-guantang/reading/x", air(), Reason.BAD_TOPIC),
+        ("liudong/soil/air-guantang/reading", air(), Reason.BAD_TOPIC),
+        ("liudong/air/air-guantang/heartbeat", air(), Reason.BAD_TOPIC),
+        ("liudong/air/AIR/reading", air(), Reason.BAD_TOPIC),
+        (b"liudong/air/\xff\xfe/reading", air(), Reason.BAD_TOPIC),
+        ("liudong/air/air-nowhere/reading", air(), Reason.UNKNOWN_DEVICE),
+        ("liudong/water/ll-0001/flow", b'{"v":1}', Reason.WRONG_KIND),
+        ("liudong/air/air-guantang/reading", b"{not json", Reason.INVALID_JSON),
+        ("liudong/air/air-guantang/reading", b"\xff\xfe\x00", Reason.INVALID_JSON),
+        ("liudong/air/air-guantang/reading", b"[1, 2]", Reason.INVALID_JSON),
+        ("liudong/air/air-guantang/reading", b"", Reason.INVALID_JSON),
+        ("liudong/air/air-guantang/reading", air(v=2), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(ts="2026-06-01T10:00:00"), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(pm25_ugm3="high"), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(colour="blue"), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(seq=None), Reason.SCHEMA),
+        (
+            "liudong/air/air-guantang/reading",
+            air(pm25_ugm3=1.0).replace(b"1.0", b"NaN"),
+            Reason.NON_FINITE,
+        ),
+        (
+            "liudong/air/air-guantang/reading",
+            air(pm25_ugm3=1.0).replace(b"1.0", b"Infinity"),
+            Reason.NON_FINITE,
+        ),
+        ("liudong/air/air-guantang/reading", air(pm25_ugm3=1e999), Reason.NON_FINITE),
+        ("liudong/air/air-guantang/reading", air(rh_pct=140), Reason.IMPOSSIBLE_VALUE),
+        ("liudong/air/air-guantang/reading", air(pm25_ugm3=-3), Reason.IMPOSSIBLE_VALUE),
+        (
+            "liudong/air/air-guantang/reading",
+            air(ts=(NOW + timedelta(minutes=11)).isoformat()),
+            Reason.FUTURE_TIMESTAMP,
+        ),
+    ],
+)
+def test_bad_input_is_rejected_with_its_reason(
+    topic: str | bytes, payload: bytes, reason: Reason
+) -> None:
+    r = decode(topic, payload)
+    assert isinstance(r, Rejected), r
+    assert r.reason == reason, r.detail
+    assert r.detail
+
+
+def test_nine_minutes_ahead_is_still_accepted() -> None:
+    r = decode("liudong/air/air-guantang/reading", air(ts=(NOW + timedelta(minutes=9)).isoformat()))
+    assert isinstance(r, Accepted)
+
+
+def test_old_data_is_accepted() -> None:
+    r = decode("liudong/air/air-guantang/reading", air(ts="2020-01-01T00:00:00Z"))
+    assert isinstance(r, Accepted)
+
+
+def test_a_text_with_nul_cannot_reach_the_database() -> None:
+    payload = json.dumps(
+        {
+            "v": 1,
+            "ts": "2026-06-01T10:00:00+08:00",
+            "seq": 1,
+            "event_id": "ev\u0000x",
+            "msg_type": "RSI",
+            "event_type": "accident",
+            "lat": 24.4,
+            "lon": 109.5,
+            "start_ts": "2026-06-01T09:58:00+08:00",
+        }
+    ).encode()
+    r = decode("liudong/v2x/rsu-0001/event", payload)
+    assert isinstance(r, Rejected)
+    assert r.reason == Reason.SCHEMA

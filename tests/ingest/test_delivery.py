@@ -1,0 +1,214 @@
+"""Through a real Mosquitto (configured as in deploy/): nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from envmon.embedded import AmqttBroker, MosquittoBroker
+from ingest.mqtt import MqttPublisher
+from ingest.settings import Settings
+from tests.fixtures.collectors import CollectorFactory, wait_until
+from tests.fixtures.proxy import TcpProxy, via_proxy
+from tests.fixtures.servers import Database, make_settings
+
+pytestmark = [pytest.mark.broker, pytest.mark.database]
+BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+STATIONS = ("air-guantang", "air-hualing", "air-longhu", "air-luorong")
+
+
+def reading(i: int) -> tuple[str, bytes]:
+    """A distinct valid air reading for each i (station and timestamp)."""
+    station = STATIONS[i % len(STATIONS)]
+    ts = (BASE + timedelta(seconds=i)).isoformat()
+    body = {"v": 1, "ts": ts, "seq": i, "pm25_ugm3": 10 + i % 90, "o3_ugm3": 50.0}
+    return station, json.dumps(body).encode()
+
+
+def publish_range(pub: MqttPublisher, root: str, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        station, payload = reading(i)
+        pub.publish(f"{root}/air/{station}/reading", payload)
+    assert pub.wait_confirmed(60)
+
+
+def test_valid_rows_stored_and_bad_ones_dead_lettered(
+    settings: Settings,
+    database: Database,
+    start_collector: CollectorFactory,
+    publisher: MqttPublisher,
+) -> None:
+    root = settings.mqtt.topic_root
+    collector = start_collector(settings)
+    publish_range(publisher, root, 0, 500)
+    publisher.publish(f"{root}/air/air-guantang/reading", b"{oops")
+    publisher.publish(f"{root}/air/air-nowhere/reading", reading(1)[1])
+    publisher.publish(f"{root}/air/air-guantang/reading/extra", reading(2)[1])
+    publisher.publish(f"{root}/air/air-guantang/reading", reading(3)[1].replace(b"50.0", b"NaN"))
+    assert publisher.wait_confirmed(30)
+    assert wait_until(
+        lambda: collector.snapshot().total("received") == 504 and not collector.pending()
+    )
+    snap = collector.stop()
+    assert snap.stored == {"air": 500}
+    assert snap.dead_letter_reasons == {
+        "invalid_json": 1,
+        "unknown_device": 1,
+        "bad_topic": 1,
+        "non_finite": 1,
+    }
+    assert database.scalar("SELECT count(*) FROM air_reading") == 500
+    assert database.scalar("SELECT count(*) FROM dead_letter") == 4
+
+
+def test_the_same_message_twice_makes_one_row(
+    settings: Settings,
+    database: Database,
+    start_collector: CollectorFactory,
+    publisher: MqttPublisher,
+) -> None:
+    root = settings.mqtt.topic_root
+    collector = start_collector(settings)
+    publish_range(publisher, root, 0, 100)
+    publish_range(publisher, root, 0, 100)  # a device that resends after a lost PUBACK
+    assert wait_until(
+        lambda: collector.snapshot().total("received") == 200 and not collector.pending()
+    )
+    snap = collector.stop()
+    assert (snap.total("stored"), snap.total("duplicates")) == (100, 100)
+    assert database.scalar("SELECT count(*) FROM air_reading") == 100
+
+
+def test_a_collector_away_gets_everything_queued_on_return(
+    settings: Settings,
+    database: Database,
+    start_collector: CollectorFactory,
+    publisher: MqttPublisher,
+) -> None:
+    """More than Mosquitto's default max_queued_messages (1000) wait for it."""
+    root = settings.mqtt.topic_root
+    first = start_collector(settings)
+    publish_range(publisher, root, 0, 200)
+    assert wait_until(lambda: first.snapshot().total("stored") == 200)
+    first.stop()
+    publish_range(publisher, root, 200, 5200)  # 5,000 while nobody listens
+    back = start_collector(settings)
+    assert wait_until(lambda: back.snapshot().total("stored") == 5000, timeout=60)
+    back.stop()
+    assert database.scalar("SELECT count(*) FROM air_reading") == 5200
+
+
+def test_shared_subscription_splits_the_feed_between_collectors(
+    settings: Settings,
+    database: Database,
+    start_collector: CollectorFactory,
+    publisher: MqttPublisher,
+) -> None:
+    root = settings.mqtt.topic_root
+    a = start_collector(settings, client_id=f"a-{root}")
+    b = start_collector(settings, client_id=f"b-{root}")
+    publish_range(publisher, root, 0, 4000)
+    assert wait_until(
+        lambda: a.snapshot().total("stored") + b.snapshot().total("stored") == 4000, timeout=60
+    )
+    sa, sb = a.stop(), b.stop()
+    assert sa.total("stored") > 500
+    assert sb.total("stored") > 500
+    assert sa.total("duplicates") + sb.total("duplicates") == 0
+    assert database.scalar("SELECT count(*) FROM air_reading") == 4000
+
+
+def test_a_database_outage_loses_nothing(
+    mosquitto: MosquittoBroker,
+    database: Database,
+    topic_root: str,
+    pg_proxy: TcpProxy,
+    publisher: MqttPublisher,
+) -> None:
+    """Acks wait for the commit: while the database is away the broker keeps the messages."""
+    from ingest.collector.service import Collector  # noqa: PLC0415
+
+    settings = make_settings(mosquitto.url, database.schema, topic_root)
+    collector = Collector(settings, via_proxy(database.url, pg_proxy))
+    collector.start()
+    assert collector.wait_connected(10)
+    try:
+        publish_range(publisher, topic_root, 0, 1000)
+        assert wait_until(lambda: collector.snapshot().total("stored") == 1000)
+        pg_proxy.cut()
+        publish_range(publisher, topic_root, 1000, 3000)
+        time.sleep(2)
+        assert collector.snapshot().total("stored") == 1000
+        pg_proxy.restore()
+        assert wait_until(lambda: database.scalar("SELECT count(*) FROM air_reading") == 3000, 60)
+        assert collector.snapshot().db_retries > 0
+    finally:
+        collector.stop()
+    assert database.scalar("SELECT count(DISTINCT (device_id, ts)) FROM air_reading") == 3000
+
+
+def test_a_broker_restart_loses_nothing(
+    own_mosquitto: MosquittoBroker,
+    database: Database,
+    topic_root: str,
+    start_collector: CollectorFactory,
+) -> None:
+    settings = make_settings(own_mosquitto.url, database.schema, topic_root)
+    collector = start_collector(settings)
+    pub = MqttPublisher(settings.mqtt, f"pub-{topic_root}")
+    pub.start(attempts=5)
+    try:
+        publish_range(pub, topic_root, 0, 1000)
+        assert wait_until(lambda: collector.snapshot().total("stored") == 1000)
+        collector.stop()  # away: its session holds what follows
+        publish_range(pub, topic_root, 1000, 3000)
+        own_mosquitto.stop()  # persistence keeps the queued session across the restart
+        own_mosquitto.start()
+        collector = start_collector(settings)
+        assert wait_until(
+            lambda: database.scalar("SELECT count(*) FROM air_reading") == 3000, timeout=60
+        ), (own_mosquitto.data_dir / "mosquitto.log").read_text()[-2000:]
+    finally:
+        pub.stop()
+
+
+def test_mqtt_311_persistent_session_on_the_embedded_amqtt_broker(
+    database: Database, topic_root: str, start_collector: CollectorFactory
+) -> None:
+    broker = AmqttBroker()
+    broker.start()
+    try:
+        settings = make_settings(broker.url, database.schema, topic_root)
+        settings.mqtt.protocol = 4
+        settings.mqtt.shared_group = None
+        first = start_collector(settings)
+        pub = MqttPublisher(settings.mqtt, f"pub-{topic_root}")
+        pub.start(attempts=5)
+        publish_range(pub, topic_root, 0, 300)
+        assert wait_until(lambda: first.snapshot().total("stored") == 300)
+        first.stop()
+        publish_range(pub, topic_root, 300, 1500)
+        pub.stop()
+        start_collector(settings)
+        assert wait_until(
+            lambda: database.scalar("SELECT count(*) FROM air_reading") == 1500, timeout=60
+        )
+    finally:
+        broker.stop()
+
+
+def test_mosquitto_config_of_the_project_is_what_the_fixtures_run(tmp_path: Path) -> None:
+    from envmon.embedded import mosquitto_config  # noqa: PLC0415
+
+    text = mosquitto_config(1234, tmp_path)
+    assert "listener 1234 127.0.0.1" in text
+    assert f"persistence_location {tmp_path}/" in text
+    match = re.search(r"(?m)^max_queued_messages\s+(\d+)", text)
+    assert match is not None
+    queued = int(match.group(1))
+    assert queued >= 1_000_000  # the default of 1000 silently drops QoS 1 messages
