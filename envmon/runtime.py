@@ -64,7 +64,7 @@ def servers(settings: Settings, data_dir: Path) -> Iterator[Runtime]:
             log.info("embedded PostgreSQL in %s", data_dir / "postgres")
         broker: Broker | None = None
         if settings.mqtt.url is None:
-            broker = start_broker(data_dir)
+            broker = start_broker(data_dir, prefer=settings.mqtt.embedded)
             stack.callback(broker.stop)
             mqtt = settings.mqtt.model_copy(
                 update={

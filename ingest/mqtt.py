@@ -159,6 +159,7 @@ class MqttReceiver:
         self._client.on_message = self._on_message
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._subscription: str | None = None
         self.connected = threading.Event()
 
@@ -209,6 +210,19 @@ class MqttReceiver:
         assert self._subscription is not None
         # Subscribing again on a present session is harmless and covers a lost one.
         client.subscribe(self._subscription, qos=1)
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reasons: list[ReasonCode],
+        props: Properties | None,
+    ) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("the broker refused the subscription %s: %s", self._subscription, reasons)
+            return
+        log.info("subscribed to %s", self._subscription)
         self.connected.set()
 
     def _on_disconnect(

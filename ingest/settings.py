@@ -36,6 +36,8 @@ class MqttSettings(BaseModel):
     # Acks wait for the commit, so this must exceed a few batches.
     receive_maximum: int = Field(default=65535, ge=1, le=65535)
     session_expiry_s: int = 7 * 24 * 3600
+    # Without a URL: which broker to embed. auto = mosquitto when installed, else amqtt.
+    embedded: str = Field(default="auto", pattern=r"^(auto|mosquitto|amqtt)$")
 
     @field_validator("url")
     @classmethod
