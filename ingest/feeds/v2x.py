@@ -36,14 +36,18 @@ class Counters(Payload):
 
 class RoadEvent(Payload):
     event_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="event identifier")
-    msg_type: Literal["RSI", "RSM"]
+    msg_type: Literal["RSI", "RSM"] = Field(
+        description="RSI (roadside information) or RSM (roadside safety message)"
+    )
     event_type: Literal[
         "accident", "roadworks", "congestion", "hazard", "weather", "vulnerable_user", "other"
-    ]
+    ] = Field(description="what the RSU reports")
     lat: float = Measure(-90, 90, "latitude, WGS-84")
     lon: float = Measure(-180, 180, "longitude, WGS-84")
-    start_ts: AwareDatetime
-    end_ts: AwareDatetime | None = None
+    start_ts: AwareDatetime = Field(description="when the event began, ISO 8601 with offset")
+    end_ts: AwareDatetime | None = Field(
+        default=None, description="when it ended; null while it lasts"
+    )
 
 
 FEED = Feed(
