@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from envmon.embedded import EmbeddedError
+from ingest.mqtt import BrokerUnavailableError
 from ingest.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("envmon")
@@ -266,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"envmon: {exc}", file=sys.stderr)
         return 2
+    except (BrokerUnavailableError, EmbeddedError) as exc:
+        print(f"envmon: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

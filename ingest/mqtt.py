@@ -133,17 +133,21 @@ class _ReceiverClient(paho.Client):
         handler = self.handler
         if handler is None or qos > 1:
             return super()._handle_publish()
-        tlen = (packet[0] << 8) | packet[1]
-        pos = 2 + tlen
-        topic = bytes(packet[2:pos])
-        mid = 0
-        if qos:
-            mid = (packet[pos] << 8) | packet[pos + 1]
-            pos += 2
-        if self._protocol == paho.MQTTv5:
-            if packet[pos] != 0:  # properties present: let paho parse them
-                return super()._handle_publish()
-            pos += 1
+        try:
+            tlen = (packet[0] << 8) | packet[1]
+            pos = 2 + tlen
+            topic = bytes(packet[2:pos])
+            mid = 0
+            if qos:
+                mid = (packet[pos] << 8) | packet[pos + 1]
+                pos += 2
+            if self._protocol == paho.MQTTv5:
+                if packet[pos] != 0:  # properties present: let paho parse them
+                    return super()._handle_publish()
+                pos += 1
+        except IndexError:
+            log.error("malformed PUBLISH packet from the broker; reconnecting")
+            return MQTTErrorCode.MQTT_ERR_PROTOCOL
         handler(topic, bytes(packet[pos:]), mid, qos)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +56,30 @@ def test_demo_rejects_an_unknown_scenario() -> None:
     assert done.returncode == 2
     assert "unknown scenario 'flood'" in done.stderr
     assert "pipe-burst" in done.stderr
+
+
+def test_up_runs_until_interrupted_and_reports(tmp_path: Path) -> None:
+    env = {**clean_env(), "ENVMON_MQTT__EMBEDDED": "mosquitto"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envmon.cli", "up", "--data-dir", str(tmp_path), "--speed", "60"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    try:
+        for line in proc.stdout:  # progress lines: "... | stored wastewater N air N ..."
+            lines.append(line)
+            if "| stored" in line and " v2x 0 " not in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, "".join(lines)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["stored"] > 0
+    assert summary["duplicates"] == 0
