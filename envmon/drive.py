@@ -38,6 +38,7 @@ def drive(
     stop: threading.Event | None = None,
     stats: DriveStats | None = None,
     on_progress: Callable[[DriveStats], None] | None = None,
+    on_sent: Callable[[Message], None] | None = None,
 ) -> DriveStats:
     """Send each message when ``clock`` reaches its time (at once without a clock)."""
     stats = stats or DriveStats()
@@ -51,6 +52,8 @@ def drive(
         if stop.is_set():
             break
         publisher.publish(m.topic, m.payload)
+        if on_sent is not None:
+            on_sent(m)
         if m.valid:
             stats.valid[_feed(m.topic, root)] += 1
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -21,7 +22,9 @@ from simulators import (
     Message,
     SimClock,
     read_recording,
+    recording_line,
     replay,
+    start_for,
     write_recording,
 )
 
@@ -67,21 +70,24 @@ def _chunks(sim: DistrictSimulator, start: datetime, end: datetime | None) -> It
 
 
 def simulate(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> int:
+    """Live devices, optionally recorded; or, with --no-publish, a recording made offline."""
     registry = load_registry()
     now = datetime.now(UTC)
-    duration = args.duration
-    if args.no_publish and not duration:
-        raise ConfigError("--no-publish needs --duration (how much simulated time to record)")
-    span = timedelta(seconds=(duration or 3600) * args.speed)
-    start = now - span + timedelta(seconds=duration or 3600) if not args.no_publish else now - span
-    end = None if duration is None else start + span
+    if args.no_publish and not (args.duration and args.record):
+        raise ConfigError("--no-publish needs --duration and --record FILE")
+    wall = timedelta(seconds=args.duration or 3600)  # the span scenarios are timed on
+    if args.no_publish:
+        start = now - wall * args.speed  # simulated time that ends now
+    else:
+        start = start_for(wall.total_seconds(), args.speed, now + wall)
+    end = None if args.duration is None else start + wall * args.speed
     sim = DistrictSimulator(
         registry,
         args.seed,
         args.scenario,
         args.malformed_rate,
         feeds=args.feeds or FEED_NAMES,
-        run_window=(start, start + span),
+        run_window=(start, start + wall * args.speed),
         root=settings.mqtt.topic_root,
     )
     messages = _chunks(sim, start, end)
@@ -90,21 +96,23 @@ def simulate(settings: Settings, args: argparse.Namespace, stop: threading.Event
         print(json.dumps({"recorded": n, "file": str(args.record)}))
         return 0
     pub = _publisher(settings, "sim")
-    clock = SimClock(start, args.speed)
-    if args.record:
-        recorded: list[tuple[datetime, Message]] = []
+    with contextlib.ExitStack() as stack:
+        on_sent = None
+        if args.record:
+            out = stack.enter_context(args.record.open("w", encoding="utf-8"))
 
-        def tee(ms: Iterator[Message]) -> Iterator[Message]:
-            for m in ms:
-                recorded.append((datetime.now(UTC), m))
-                yield m
+            def on_sent(m: Message) -> None:
+                out.write(recording_line(datetime.now(UTC), m) + "\n")
 
-        messages = tee(messages)
-    stats = drive(
-        messages, pub, root=settings.mqtt.topic_root, clock=clock, stop=stop, on_progress=_progress
-    )
-    if args.record:
-        write_recording(args.record, recorded)
+        stats = drive(
+            messages,
+            pub,
+            root=settings.mqtt.topic_root,
+            clock=SimClock(start, args.speed),
+            stop=stop,
+            on_progress=_progress,
+            on_sent=on_sent,
+        )
     _report(stats, pub)
     return 0
 

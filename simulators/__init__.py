@@ -8,7 +8,7 @@ from simulators.clock import SimClock, start_for
 from simulators.district import FEED_NAMES, DistrictSimulator
 from simulators.load import LoadGenerator
 from simulators.message import Message
-from simulators.recording import read_recording, replay, write_recording
+from simulators.recording import read_recording, recording_line, replay, write_recording
 from simulators.scenarios import SCENARIOS, ScenarioRun, UnknownScenarioError
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "SimClock",
     "UnknownScenarioError",
     "read_recording",
+    "recording_line",
     "replay",
     "start_for",
     "write_recording",

@@ -27,7 +27,8 @@ def _utc(t: datetime) -> str:
     return t.astimezone(UTC).isoformat()
 
 
-def _line(published: datetime, m: Message) -> str:
+def recording_line(published: datetime, m: Message) -> str:
+    """One line of a recording (without the newline)."""
     rec: dict[str, Any] = {"t": _utc(published), "ts": _utc(m.ts), "topic": m.topic}
     try:
         rec["payload"] = m.payload.decode()
@@ -43,7 +44,7 @@ def write_recording(path: str | Path, messages: Iterable[tuple[datetime, Message
     n = 0
     with Path(path).open("w", encoding="utf-8", newline="\n") as f:
         for published, m in messages:
-            f.write(_line(published, m) + "\n")
+            f.write(recording_line(published, m) + "\n")
             n += 1
     return n
 

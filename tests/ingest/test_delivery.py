@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from envmon.embedded import AmqttBroker, MosquittoBroker
+from envmon.embedded import AmqttBroker, MosquittoBroker, free_port
 from ingest.mqtt import MqttPublisher
 from ingest.settings import Settings
 from tests.fixtures.collectors import CollectorFactory, wait_until
@@ -212,3 +214,50 @@ def test_mosquitto_config_of_the_project_is_what_the_fixtures_run(tmp_path: Path
     assert match is not None
     queued = int(match.group(1))
     assert queued >= 1_000_000  # the default of 1000 silently drops QoS 1 messages
+
+
+def test_a_collector_started_before_its_broker_waits_for_it(
+    tmp_path: Path, database: Database, topic_root: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ingest.collector.service import Collector  # noqa: PLC0415
+
+    broker = MosquittoBroker(tmp_path / "late", port=free_port())
+    settings = make_settings(broker.url, database.schema, topic_root)
+    collector = Collector(settings, database.url)
+    starting = threading.Thread(target=collector.start)
+    with caplog.at_level(logging.WARNING, logger="ingest.mqtt"):
+        starting.start()
+        time.sleep(1.5)
+        assert "not reachable" in caplog.text
+        assert "Traceback" not in caplog.text
+    broker.start()
+    try:
+        starting.join(30)
+        assert collector.wait_connected(10)
+        pub = MqttPublisher(settings.mqtt, f"pub-{topic_root}")
+        pub.start(attempts=5)
+        publish_range(pub, topic_root, 0, 50)
+        pub.stop()
+        assert wait_until(lambda: collector.snapshot().total("stored") == 50)
+    finally:
+        collector.stop()
+        broker.stop()
+
+
+def test_a_collector_started_before_its_database_waits_for_it(
+    mosquitto: MosquittoBroker, database: Database, topic_root: str, pg_proxy: TcpProxy
+) -> None:
+    from ingest.collector.service import Collector  # noqa: PLC0415
+
+    settings = make_settings(mosquitto.url, database.schema, topic_root)
+    pg_proxy.cut()
+    collector = Collector(settings, via_proxy(database.url, pg_proxy))
+    starting = threading.Thread(target=collector.start)
+    starting.start()
+    assert wait_until(lambda: collector.snapshot().db_retries >= 2, timeout=15)
+    pg_proxy.restore()
+    starting.join(30)
+    try:
+        assert collector.wait_connected(10)
+    finally:
+        collector.stop()

@@ -1,0 +1,120 @@
+"""The operator commands: record, replay, backfill, and their errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envmon.embedded import MosquittoBroker, free_port
+from ingest.settings import Settings
+from simulators import read_recording
+from tests.fixtures.collectors import CollectorFactory, wait_until
+from tests.fixtures.servers import Database
+
+pytestmark = [pytest.mark.broker, pytest.mark.database, pytest.mark.slow]
+
+
+def envmon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envmon.cli", *args],
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVMON_")}
+    return env | extra
+
+
+def broker_env(settings: Settings, mosquitto: MosquittoBroker) -> dict[str, str]:
+    return clean_env(
+        ENVMON_MQTT_URL=mosquitto.url, ENVMON_MQTT__TOPIC_ROOT=settings.mqtt.topic_root
+    )
+
+
+def test_a_recording_replays_into_exactly_its_rows(
+    tmp_path: Path,
+    settings: Settings,
+    mosquitto: MosquittoBroker,
+    database: Database,
+    start_collector: CollectorFactory,
+) -> None:
+    record = tmp_path / "run.jsonl"
+    env = broker_env(settings, mosquitto)
+    done = envmon(
+        "simulate",
+        "--no-publish",
+        "--duration",
+        "30",
+        "--speed",
+        "4",
+        "--record",
+        str(record),
+        "--scenario",
+        "rsu-outage",
+        "--malformed-rate",
+        "0.02",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    messages = [m for _, m in read_recording(record)]
+    valid = sum(m.valid for m in messages)
+    assert valid > 3000
+    assert len(messages) > valid
+
+    collector = start_collector(settings)
+    done = envmon("replay", str(record), "--speed", "0", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["published"] == valid
+    assert wait_until(
+        lambda: collector.snapshot().total("received") == len(messages) and not collector.pending()
+    )
+    snap = collector.stop()
+    assert snap.total("stored") == valid
+    assert snap.total("dead_lettered") == len(messages) - valid
+
+
+def test_backfill_writes_a_day_of_history(
+    settings: Settings,
+    mosquitto: MosquittoBroker,
+    database: Database,
+    start_collector: CollectorFactory,
+) -> None:
+    collector = start_collector(settings)
+    done = envmon("backfill", "--days", "1", "--feed", "air", env=broker_env(settings, mosquitto))
+    assert done.returncode == 0, done.stderr
+    published = json.loads(done.stdout.splitlines()[-1])["published"]
+    stations = int(database.scalar("SELECT count(*) FROM device WHERE feed = 'air'"))  # type: ignore[call-overload]
+    assert published == stations * 24 * 60  # one reading a minute
+    assert wait_until(lambda: collector.snapshot().total("stored") == published, timeout=60)
+    assert database.scalar("SELECT count(DISTINCT device_id) FROM air_reading") == stations
+
+
+def test_collect_without_servers_says_what_to_set() -> None:
+    done = envmon("collect")
+    assert done.returncode == 2
+    assert "ENVMON_DATABASE_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_database_is_one_clear_message() -> None:
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    done = envmon("migrate", env=clean_env(ENVMON_DATABASE_URL=url))
+    assert done.returncode == 1
+    assert "cannot reach PostgreSQL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bad_setting_names_the_variable() -> None:
+    done = envmon("migrate", env=clean_env(ENVMON_INGEST__BATCH_SIZE="lots"))
+    assert done.returncode == 2
+    assert "ENVMON_INGEST__BATCH_SIZE" in done.stderr
