@@ -16,6 +16,7 @@ import platform
 import resource
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -29,11 +30,12 @@ from psycopg import sql
 
 from envmon.embedded import embedded_postgres, start_broker
 from envmon.runtime import prepare_database
+from ingest import topics
 from ingest.collector.decode import Accepted, Decoder
 from ingest.collector.service import Collector
-from ingest.collector.writer import _columns, _copy_types
+from ingest.collector.writer import copy_columns, copy_types
 from ingest.feeds import KINDS, Kind
-from ingest.mqtt import MqttPublisher
+from ingest.mqtt import MqttPublisher, MqttReceiver
 from ingest.registry import load_registry
 from ingest.registry.store import device_types
 from ingest.settings import Settings
@@ -74,7 +76,7 @@ def _publisher_main(settings_json: str, rate: float, duration: float, conn: Conn
     start = time.monotonic()
     sent = 0
     while (elapsed := time.monotonic() - start) < duration:
-        due = int(rate * elapsed) - sent
+        due = min(int(rate * elapsed), sent + 5000) - sent
         if due <= 0:
             time.sleep(TICK_S)
             continue
@@ -92,6 +94,61 @@ def _publisher_main(settings_json: str, rate: float, duration: float, conn: Conn
         }
     )
     pub.stop()
+
+
+def _raw_subscriber_main(settings_json: str, seconds: float, conn: Connection) -> None:
+    """The transport alone: receive and acknowledge, no decoding, no database."""
+    settings = Settings.model_validate_json(settings_json)
+    mids: list[int] = []
+    lock = threading.Lock()
+    count = 0
+    first = 0.0
+
+    def handler(_topic: bytes, _payload: bytes, mid: int, _qos: int) -> None:
+        nonlocal count, first
+        with lock:
+            if not count:
+                first = time.monotonic()
+            count += 1
+            mids.append(mid)
+
+    receiver = MqttReceiver(settings.mqtt, "bench-raw-subscriber", handler)
+    receiver.start(topics.subscription(settings.mqtt.topic_root, None))
+    receiver.connected.wait(30)
+    conn.send("ready")
+    deadline = time.monotonic() + seconds + 30
+    while time.monotonic() < deadline and not conn.poll(0.05):
+        with lock:
+            batch, mids[:] = mids[:], []
+        receiver.ack_many(batch)
+    conn.recv()
+    with lock:
+        rate = count / max(time.monotonic() - first, 1e-9) if count else 0.0
+    receiver.stop()
+    conn.send(rate)
+
+
+def broker_rate(ctx: Any, settings: Settings, seconds: float = 8.0) -> float:
+    """Messages/s through publisher → broker → subscriber with nothing else to do."""
+    raw = settings.model_copy(
+        update={"mqtt": settings.mqtt.model_copy(update={"topic_root": "rawbench"})}
+    ).model_dump_json()
+    sub_conn, sub_child = ctx.Pipe()
+    pub_conn, pub_child = ctx.Pipe()
+    subscriber = ctx.Process(target=_raw_subscriber_main, args=(raw, seconds, sub_child))
+    publisher = ctx.Process(target=_publisher_main, args=(raw, 1e9, seconds, pub_child))
+    subscriber.start()
+    sub_conn.recv()
+    publisher.start()
+    pub_conn.recv()
+    pub_conn.send("go")
+    pub = pub_conn.recv()
+    time.sleep(1.0)
+    sub_conn.send("stop")
+    rate = float(sub_conn.recv())
+    subscriber.join(30)
+    publisher.join(30)
+    return min(rate, float(pub["confirmed"] / pub["publish_s"]))
 
 
 def _count_rows(db_url: str, schema: str) -> int:
@@ -134,10 +191,10 @@ def copy_rate(db_url: str, schema: str, n: int, batch_size: int) -> float:
                 for k, rs in by_kind.items():
                     with cur.copy(
                         sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-                            sql.Identifier(f"copy_{k.table}"), _columns(k)
+                            sql.Identifier(f"copy_{k.table}"), copy_columns(k)
                         )
                     ) as copy:
-                        copy.set_types(_copy_types(k))
+                        copy.set_types(copy_types(k))
                         for r in rs:
                             copy.write_row(r)
         return len(flat) / (time.perf_counter() - start)
@@ -184,6 +241,8 @@ def _measure(
     ctx: Any, settings: Settings, db_url: str, schema: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     blob = settings.model_dump_json()
+    print("measuring the raw broker rate ...", file=sys.stderr)
+    raw_broker = broker_rate(ctx, settings)
     coll_conn, coll_child = ctx.Pipe()
     pub_conn, pub_child = ctx.Pipe()
     collector = ctx.Process(target=_collector_main, args=(blob, db_url, coll_child))
@@ -222,7 +281,9 @@ def _measure(
         "p99_ms": coll["p99"],
         "rss_mb": round(coll["rss_mb"], 1),
         "copy_rate": round(raw),
+        "broker_rate": round(raw_broker),
         "stored_vs_copy": round(stored_rate / raw, 3),
+        "stored_vs_broker": round(stored_rate / raw_broker, 3) if raw_broker else None,
         "published": pub["confirmed"],
         "stored": stored,
         "duplicates": coll["snapshot"]["duplicates"],

@@ -221,9 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="publish simulated devices to the configured broker")
     _add_run_options(p, malformed=0.0)
-    p.add_argument("--duration", type=_positive, metavar="SECONDS",
-                   help="wall seconds to run (default: until Ctrl-C); with --no-publish the"
-                   " recording covers SECONDS × --speed of simulated time ending now")
+    p.add_argument(
+        "--duration",
+        type=_positive,
+        metavar="SECONDS",
+        help="wall seconds to run (default: until Ctrl-C); with --no-publish the"
+        " recording covers SECONDS times --speed of simulated time ending now",
+    )
     p.add_argument(
         "--feed", action="append", default=[], dest="feeds", help="only these feeds (repeatable)"
     )

@@ -59,11 +59,11 @@ def _stage_name(kind: Kind) -> sql.Identifier:
     return sql.Identifier("pg_temp", f"stage_{kind.table}")
 
 
-def _copy_types(kind: Kind) -> list[str]:
+def copy_types(kind: Kind) -> list[str]:
     return _ENVELOPE_TYPES + [_COPY_TYPES.get(t, t) for t in kind.sql_types]
 
 
-def _columns(kind: Kind) -> sql.Composed:
+def copy_columns(kind: Kind) -> sql.Composed:
     names = ("device_id", "ts", "seq", "received_at", *kind.columns)
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
@@ -148,9 +148,9 @@ class BatchWriter:
     ) -> int:
         stage = _stage_name(kind)
         with cur.copy(
-            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, _columns(kind))
+            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, copy_columns(kind))
         ) as copy:
-            copy.set_types(_copy_types(kind))
+            copy.set_types(copy_types(kind))
             for item in items:
                 a = item.result
                 assert isinstance(a, Accepted)
