@@ -16,6 +16,7 @@ from typing import Any
 from envmon.embedded import EmbeddedError
 from ingest.mqtt import BrokerUnavailableError
 from ingest.settings import ConfigError, Settings, load_settings
+from simulators.scenarios import UnknownScenarioError
 
 log = logging.getLogger("envmon")
 DATA_DIR = Path(".envmon")
@@ -62,7 +63,7 @@ def _rate(text: str) -> float:
 def _scenario(text: str) -> str:
     from simulators import SCENARIOS  # noqa: PLC0415 - keeps `envmon --help` fast
 
-    if text not in SCENARIOS:
+    if text.partition(":")[0] not in SCENARIOS:
         raise argparse.ArgumentTypeError(
             f"unknown scenario {text!r}; choose from: {', '.join(sorted(SCENARIOS))}"
         )
@@ -77,7 +78,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, malformed: float) -> None:
         type=_scenario,
         metavar="NAME",
         help="scenario to play (repeatable): bypass, nh3-exceedance, pm25-episode,"
-        " pipe-burst, rsu-outage",
+        " pipe-burst, rsu-outage; NAME:ID,ID picks the targets (plants, stations, DMAs or"
+        " intersections), otherwise one is chosen under the seed",
     )
     p.add_argument(
         "--speed",
@@ -273,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("configuration: %s", json.dumps(settings.describe(), ensure_ascii=False))
         return func(settings, args)
     except ConfigError as exc:
+        print(f"envmon: {exc}", file=sys.stderr)
+        return 2
+    except UnknownScenarioError as exc:
         print(f"envmon: {exc}", file=sys.stderr)
         return 2
     except (BrokerUnavailableError, EmbeddedError) as exc:

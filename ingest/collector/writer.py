@@ -21,6 +21,7 @@ from psycopg.rows import TupleRow
 from ingest.collector.decode import Accepted, Rejected
 from ingest.feeds import KINDS, Kind
 from ingest.reasons import Reason
+from ingest.storage.migrate import flavour
 from ingest.storage.rollups import record_pending
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class BatchWriter:
         self._schema = schema
         self._connect_timeout = connect_timeout
         self._conn: psycopg.Connection[TupleRow] | None = None
+        self._track_rollups = True
 
     def connect(self) -> None:
         self.close()
@@ -85,6 +87,9 @@ class BatchWriter:
             connect_timeout=max(1, int(self._connect_timeout)),
         )
         with conn.transaction():
+            # Plain PostgreSQL: the service keeps the rollups, so each batch records what
+            # it touched. TimescaleDB's continuous aggregates track that themselves.
+            self._track_rollups = flavour(conn) == "postgresql"
             for kind in KINDS:
                 conn.execute(
                     sql.SQL(
@@ -161,7 +166,7 @@ class BatchWriter:
             ).format(sql.Identifier(kind.table), stage)
         )
         stored = cur.rowcount
-        if stored:
+        if stored and self._track_rollups:
             lo = min(i.result.ts for i in items if isinstance(i.result, Accepted))
             hi = max(i.result.ts for i in items if isinstance(i.result, Accepted))
             record_pending(cur, kind.table, lo, hi)

@@ -72,7 +72,10 @@ def install(conn: psycopg.Connection[TupleRow]) -> None:
         ):
             conn.execute(
                 sql.SQL(
-                    "CREATE MATERIALIZED VIEW {} WITH (timescaledb.continuous) AS"
+                    # materialized_only = false: real-time aggregation, so the newest rows
+                    # show up at once, as with the plain-PostgreSQL rollups
+                    "CREATE MATERIALIZED VIEW {} WITH (timescaledb.continuous,"
+                    " timescaledb.materialized_only = false) AS"
                     " SELECT {} FROM {} GROUP BY 1, 2 WITH NO DATA"
                 ).format(sql.Identifier(name), select, sql.Identifier(source))
             )
