@@ -94,6 +94,11 @@ class FeedSimulator(ABC):
         self.seed = seed
         self.root = root
         self._scenarios = tuple(scenarios)
+        self._prepare()
+
+    @abstractmethod
+    def _prepare(self) -> None:
+        """Build the feed's device lookups and schedules from ``self.registry``."""
 
     @abstractmethod
     def messages(self, t0: datetime, t1: datetime) -> Iterator[Message]:

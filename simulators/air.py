@@ -9,16 +9,13 @@ traffic; SO2 stays low. Overlay: ``pm25-episode``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from ingest.feeds.air import AirReading
-from ingest.registry.model import Registry
-from ingest.topics import DEFAULT_ROOT
 from simulators._base import FeedSimulator, Schedule, from_us
 from simulators._signals import bump, clamp, episode, gauss, local_hour, seasonal, smooth, unit
 from simulators.message import Message
-from simulators.scenarios import ActiveScenario
 
 PERIOD = timedelta(seconds=60)
 KIND = "reading"
@@ -43,14 +40,8 @@ def traffic(h: float) -> float:
 class AirSimulator(FeedSimulator):
     feed = "air"
 
-    def __init__(
-        self,
-        registry: Registry,
-        seed: int = 0,
-        scenarios: Sequence[ActiveScenario] = (),
-        root: str = DEFAULT_ROOT,
-    ) -> None:
-        super().__init__(registry, seed, scenarios, root)
+    def _prepare(self) -> None:
+        registry = self.registry
         self._stations = [s.id for s in registry.air]
         self._schedule = Schedule(self._stations, PERIOD, salt=self.feed)
 

@@ -12,19 +12,17 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
 from ingest.feeds import Payload
 from ingest.feeds.v2x import Counters, Heartbeat, RoadEvent
-from ingest.registry.model import Registry, Rsu
-from ingest.topics import DEFAULT_ROOT
+from ingest.registry.model import Rsu
 from simulators._base import FeedSimulator, Schedule, from_us, to_us
 from simulators._signals import clamp, gauss, local_hour, smooth, unit
 from simulators.air import air_temp_c, traffic
 from simulators.message import Message
-from simulators.scenarios import ActiveScenario
 
 HEARTBEAT = timedelta(seconds=10)
 COUNTERS = timedelta(seconds=60)
@@ -56,14 +54,8 @@ class _Event(NamedTuple):
 class V2xSimulator(FeedSimulator):
     feed = "v2x"
 
-    def __init__(
-        self,
-        registry: Registry,
-        seed: int = 0,
-        scenarios: Sequence[ActiveScenario] = (),
-        root: str = DEFAULT_ROOT,
-    ) -> None:
-        super().__init__(registry, seed, scenarios, root)
+    def _prepare(self) -> None:
+        registry = self.registry
         self._rsus: dict[str, Rsu] = {r.id: r for r in registry.rsus}
         self._heartbeats = Schedule(self._rsus, HEARTBEAT, salt="heartbeat")
         self._counters = Schedule(self._rsus, COUNTERS, salt="counters")

@@ -8,16 +8,14 @@ Overlays: ``bypass`` and ``nh3-exceedance``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from ingest.feeds.wastewater import WastewaterReading
-from ingest.registry.model import Registry, WastewaterSite
-from ingest.topics import DEFAULT_ROOT
+from ingest.registry.model import WastewaterSite
 from simulators._base import FeedSimulator, Schedule, from_us
 from simulators._signals import bump, clamp, day_mean, gauss, local_hour, seasonal, smooth, unit
 from simulators.message import Message
-from simulators.scenarios import ActiveScenario
 
 PERIOD = timedelta(seconds=60)
 KIND = "reading"
@@ -38,14 +36,8 @@ def influent_profile(h: float) -> float:
 class WastewaterSimulator(FeedSimulator):
     feed = "wastewater"
 
-    def __init__(
-        self,
-        registry: Registry,
-        seed: int = 0,
-        scenarios: Sequence[ActiveScenario] = (),
-        root: str = DEFAULT_ROOT,
-    ) -> None:
-        super().__init__(registry, seed, scenarios, root)
+    def _prepare(self) -> None:
+        registry = self.registry
         self._sites: dict[str, WastewaterSite] = {s.id: s for s in registry.wastewater}
         self._schedule = Schedule(self._sites, PERIOD, salt=self.feed)
 

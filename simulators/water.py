@@ -11,13 +11,12 @@ of that day and ``day``; billed ≈ inflow x (1 - leakage). Overlay: ``pipe-burs
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from ingest.feeds import Payload
 from ingest.feeds.water import BilledConsumption, InletFlow, LeakLoggerReading, Pressure
-from ingest.registry.model import Dma, Registry
-from ingest.topics import DEFAULT_ROOT
+from ingest.registry.model import Dma
 from simulators._base import ORIGIN, FeedSimulator, Schedule, from_us
 from simulators._signals import (
     LOCAL_TZ,
@@ -31,7 +30,6 @@ from simulators._signals import (
     unit,
 )
 from simulators.message import Message
-from simulators.scenarios import ActiveScenario
 
 PERIOD = timedelta(seconds=60)
 DAY = timedelta(days=1)
@@ -63,14 +61,8 @@ def demand_profile(h: float) -> float:
 class WaterSimulator(FeedSimulator):
     feed = "water"
 
-    def __init__(
-        self,
-        registry: Registry,
-        seed: int = 0,
-        scenarios: Sequence[ActiveScenario] = (),
-        root: str = DEFAULT_ROOT,
-    ) -> None:
-        super().__init__(registry, seed, scenarios, root)
+    def _prepare(self) -> None:
+        registry, seed = self.registry, self.seed
         self._dmas: dict[str, Dma] = {d.id: d for d in registry.dmas}
         self._parent: dict[str, str] = {}
         self._share: dict[str, float] = {}  # an inlet meter's share of its DMA's inflow

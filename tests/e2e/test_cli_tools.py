@@ -13,7 +13,7 @@ import pytest
 from envmon.embedded import MosquittoBroker, free_port
 from ingest.settings import Settings
 from simulators import read_recording
-from tests.fixtures.collectors import CollectorFactory, wait_until
+from tests.fixtures.collectors import CollectorFactory, settled, wait_until
 from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.broker, pytest.mark.database, pytest.mark.slow]
@@ -75,9 +75,7 @@ def test_a_recording_replays_into_exactly_its_rows(
     done = envmon("replay", str(record), "--speed", "0", env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["published"] == valid
-    assert wait_until(
-        lambda: collector.snapshot().total("received") == len(messages) and not collector.pending()
-    )
+    assert wait_until(settled(collector, len(messages)))
     snap = collector.stop()
     assert snap.total("stored") == valid
     assert snap.total("dead_lettered") == len(messages) - valid

@@ -14,7 +14,7 @@ from ingest.mqtt import MqttPublisher
 from ingest.registry import device_types, load_registry
 from ingest.settings import Settings
 from simulators import DistrictSimulator, Message
-from tests.fixtures.collectors import CollectorFactory, wait_until
+from tests.fixtures.collectors import CollectorFactory, settled, wait_until
 from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.broker, pytest.mark.database, pytest.mark.slow]
@@ -68,7 +68,7 @@ def test_district_stream_lands_exactly(
         publisher.publish(m.topic, m.payload)
     assert publisher.wait_confirmed(60)
     assert wait_until(
-        lambda: collector.snapshot().total("received") == len(messages) and not collector.pending(),
+        settled(collector, len(messages)),
         timeout=120,
     )
     snap = collector.stop()

@@ -15,7 +15,7 @@ import pytest
 from envmon.embedded import AmqttBroker, MosquittoBroker, free_port
 from ingest.mqtt import MqttPublisher
 from ingest.settings import Settings
-from tests.fixtures.collectors import CollectorFactory, wait_until
+from tests.fixtures.collectors import CollectorFactory, settled, wait_until
 from tests.fixtures.proxy import TcpProxy, via_proxy
 from tests.fixtures.servers import Database, make_settings
 
@@ -53,9 +53,7 @@ def test_valid_rows_stored_and_bad_ones_dead_lettered(
     publisher.publish(f"{root}/air/air-guantang/reading/extra", reading(2)[1])
     publisher.publish(f"{root}/air/air-guantang/reading", reading(3)[1].replace(b"50.0", b"NaN"))
     assert publisher.wait_confirmed(30)
-    assert wait_until(
-        lambda: collector.snapshot().total("received") == 504 and not collector.pending()
-    )
+    assert wait_until(settled(collector, 504))
     snap = collector.stop()
     assert snap.stored == {"air": 500}
     assert snap.dead_letter_reasons == {
@@ -78,9 +76,7 @@ def test_the_same_message_twice_makes_one_row(
     collector = start_collector(settings)
     publish_range(publisher, root, 0, 100)
     publish_range(publisher, root, 0, 100)  # a device that resends after a lost PUBACK
-    assert wait_until(
-        lambda: collector.snapshot().total("received") == 200 and not collector.pending()
-    )
+    assert wait_until(settled(collector, 200))
     snap = collector.stop()
     assert (snap.total("stored"), snap.total("duplicates")) == (100, 100)
     assert database.scalar("SELECT count(*) FROM air_reading") == 100
