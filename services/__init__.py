@@ -1,0 +1,1 @@
+"""Rules, alerts, notifications and the HTTP API (they read what ingest stores)."""

@@ -76,7 +76,8 @@ class Decoder:
         parts = parse_topic(text, self.root)
         if parts is None:
             return Rejected(
-                Reason.BAD_TOPIC, f"topic {text[:100]!r} is not {self.root}/<feed>/<device>/<kind>"
+                Reason.BAD_TOPIC,
+                f"topic {text[:100]!r} is not {self.root}/<feed>/<device>/<kind>"[:MAX_DETAIL],
             )
         kind = kind_for(parts.feed, parts.kind)
         if kind is None:

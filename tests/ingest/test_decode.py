@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.collector.decode import Accepted, Decoder, Rejected
 from ingest.reasons import Reason
@@ -118,3 +120,30 @@ def test_a_text_with_nul_cannot_reach_the_database() -> None:
     r = decode("liudong/v2x/rsu-0001/event", payload)
     assert isinstance(r, Rejected)
     assert r.reason == Reason.SCHEMA
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    topic=st.one_of(
+        st.binary(max_size=80),
+        st.sampled_from([b"liudong/air/air-guantang/reading", b"liudong/v2x/rsu-0001/event"]),
+    ),
+    payload=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+            ),
+            max_leaves=12,
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+)
+def test_no_input_makes_the_decoder_raise(topic: bytes, payload: bytes) -> None:
+    """Whatever arrives becomes a row or a dead letter with a reason — never an exception."""
+    r = Decoder(TYPES).decode(topic, payload, NOW)
+    assert isinstance(r, Accepted | Rejected)
+    if isinstance(r, Rejected):
+        assert r.reason in set(Reason)
+        assert len(r.detail) <= 300
