@@ -48,6 +48,8 @@ class LoadGenerator:
             sim = cls(registry, seed, (), root)
             slots = []
             for device, kind in sim.slots():
+                if kind == "billing":  # once a day at local midnight: not a stream
+                    continue
                 variants = [
                     _template(
                         sim.sample(

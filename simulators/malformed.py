@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from ingest.feeds import Payload
@@ -71,7 +71,8 @@ def _water_payload(kind: str, ts: datetime, seq: int) -> Payload:
     if kind == "leak":
         return LeakLoggerReading(v=1, ts=ts, seq=seq, noise_db=25.0, spread_db=4.0, leak_flag=False)
     day = ts.astimezone(LOCAL_TZ).date()
-    return BilledConsumption(v=1, ts=ts, seq=seq, day=day, billed_m3=1000.0)
+    start = datetime.combine(day, time(0), LOCAL_TZ)
+    return BilledConsumption(v=1, ts=start, seq=seq, day=day, billed_m3=1000.0)
 
 
 class MalformedInjector:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from ingest.feeds import Payload
 from ingest.feeds.water import BilledConsumption, InletFlow, LeakLoggerReading, Pressure
@@ -143,8 +143,9 @@ class WaterSimulator(FeedSimulator):
             billed *= self._day_factor(d, (day - date(1970, 1, 1)).days) * (
                 1 + 0.01 * gauss(s, d, "bill", seq)
             )
+            start = datetime.combine(day, time(0), LOCAL_TZ)  # the contract: ts = day start
             return BilledConsumption(
-                v=1, ts=ts, seq=seq, day=day, billed_m3=round(max(0.0, billed), 1)
+                v=1, ts=start, seq=seq, day=day, billed_m3=round(max(0.0, billed), 1)
             )
         dma = self._dmas[self._parent[d]]
         if kind == "leak":

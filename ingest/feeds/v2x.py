@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from ingest.feeds._base import Feed, Kind, Measure, Payload
 
@@ -48,6 +48,12 @@ class RoadEvent(Payload):
     end_ts: AwareDatetime | None = Field(
         default=None, description="when it ended; null while it lasts"
     )
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> RoadEvent:
+        if self.end_ts is not None and self.end_ts < self.start_ts:
+            raise ValueError("end_ts is before start_ts")
+        return self
 
 
 FEED = Feed(

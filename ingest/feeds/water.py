@@ -7,11 +7,14 @@ Topics ``liudong/water/<device_id>/<kind>`` with kind one of
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
+from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ingest.feeds._base import Feed, Kind, Measure, OptionalMeasure, Payload
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class InletFlow(Payload):
@@ -34,6 +37,13 @@ class BilledConsumption(Payload):
 
     day: date = Field(description="local calendar day the volume covers")
     billed_m3: float = Measure(0, 10_000_000, "billed authorised consumption of the day, m³")
+
+    @model_validator(mode="after")
+    def _ts_is_the_start_of_day(self) -> BilledConsumption:
+        local = self.ts.astimezone(LOCAL_TZ)
+        if local.date() != self.day or local.time() != time(0):
+            raise ValueError(f"ts must be 00:00 Asia/Shanghai of day {self.day}")
+        return self
 
 
 FEED = Feed(

@@ -147,3 +147,37 @@ def test_no_input_makes_the_decoder_raise(topic: bytes, payload: bytes) -> None:
     if isinstance(r, Rejected):
         assert r.reason in set(Reason)
         assert len(r.detail) <= 300
+
+
+def test_billing_ts_must_be_the_start_of_its_local_day() -> None:
+    types = {"dma-01": "dma"}
+    good = b'{"v":1,"ts":"2026-06-01T00:00:00+08:00","seq":1,"day":"2026-06-01","billed_m3":5e3}'
+    late = good.replace(b"T00:00:00", b"T00:05:00")
+    other_day = good.replace(b'"day":"2026-06-01"', b'"day":"2026-05-31"')
+    decoder = Decoder(types)
+    assert isinstance(decoder.decode(b"liudong/water/dma-01/billing", good, NOW), Accepted)
+    for payload in (late, other_day):
+        r = decoder.decode(b"liudong/water/dma-01/billing", payload, NOW)
+        assert isinstance(r, Rejected)
+        assert r.reason == Reason.SCHEMA
+
+
+def test_a_road_event_cannot_end_before_it_starts() -> None:
+    payload = json.dumps(
+        {
+            "v": 1,
+            "ts": "2026-06-01T10:00:00+08:00",
+            "seq": 1,
+            "event_id": "ev-1",
+            "msg_type": "RSI",
+            "event_type": "roadworks",
+            "lat": 24.4,
+            "lon": 109.5,
+            "start_ts": "2026-06-01T09:00:00+08:00",
+            "end_ts": "2026-06-01T08:00:00+08:00",
+        }
+    ).encode()
+    r = decode("liudong/v2x/rsu-0001/event", payload)
+    assert isinstance(r, Rejected)
+    assert r.reason == Reason.SCHEMA
+    assert "end_ts" in r.detail
