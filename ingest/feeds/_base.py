@@ -66,6 +66,21 @@ def _sql_type(annotation: Any) -> str:
     raise TypeError(f"no SQL type for {annotation!r}")
 
 
+def fields_of(model: type[Payload], *, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The model's own fields (not the envelope), in order."""
+    return tuple(n for n in model.model_fields if n not in ENVELOPE_FIELDS + exclude)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """What the hourly/daily rollups of a kind keep: averaged measures (with min, max
+    and count), flags (share of true) and counters (sums). See ingest/storage/rollups.py."""
+
+    measures: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Kind:
     """One message kind of a feed: topic segment, payload model, table, device types."""
@@ -75,11 +90,12 @@ class Kind:
     model: type[Payload]
     table: str
     device_types: frozenset[str]
+    rollup: Rollup | None = None
 
     @cached_property
     def columns(self) -> tuple[str, ...]:
         """Payload columns stored after device_id, ts, seq, in model order."""
-        return tuple(n for n in self.model.model_fields if n not in ENVELOPE_FIELDS)
+        return fields_of(self.model)
 
     @cached_property
     def sql_types(self) -> tuple[str, ...]:

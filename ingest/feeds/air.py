@@ -5,7 +5,7 @@ Topic ``liudong/air/<device_id>/reading``: one sample per minute of the analyser
 
 from __future__ import annotations
 
-from ingest.feeds._base import Feed, Kind, OptionalMeasure, Payload
+from ingest.feeds._base import Feed, Kind, OptionalMeasure, Payload, Rollup, fields_of
 
 
 class AirReading(Payload):
@@ -30,6 +30,8 @@ FEED = Feed(
             model=AirReading,
             table="air_reading",
             device_types=frozenset({"air_station"}),
+            # wind direction is circular: an arithmetic mean of degrees means nothing
+            rollup=Rollup(measures=fields_of(AirReading, exclude=("wind_dir_deg",))),
         ),
     ),
 )

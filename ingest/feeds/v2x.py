@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from ingest.feeds._base import Feed, Kind, Measure, Payload
+from ingest.feeds._base import Feed, Kind, Measure, Payload, Rollup
 
 COUNT_MAX = 10_000_000
 
@@ -59,8 +59,25 @@ class RoadEvent(Payload):
 FEED = Feed(
     name="v2x",
     kinds=(
-        Kind("v2x", "heartbeat", Heartbeat, "rsu_heartbeat", frozenset({"rsu"})),
-        Kind("v2x", "counters", Counters, "rsu_counters", frozenset({"rsu"})),
+        Kind(
+            "v2x",
+            "heartbeat",
+            Heartbeat,
+            "rsu_heartbeat",
+            frozenset({"rsu"}),
+            Rollup(
+                measures=("cpu_pct", "mem_pct", "board_temp_c"),
+                flags=("online", "gnss_lock", "cloud_link"),
+            ),
+        ),
+        Kind(
+            "v2x",
+            "counters",
+            Counters,
+            "rsu_counters",
+            frozenset({"rsu"}),
+            Rollup(counters=("interval_s", "bsm_rx", "map_tx", "spat_tx", "rsi_tx", "rsm_tx")),
+        ),
         Kind("v2x", "event", RoadEvent, "road_event", frozenset({"rsu"})),
     ),
 )

@@ -6,7 +6,15 @@ analysers; pumping stations report flows only (quality fields null).
 
 from __future__ import annotations
 
-from ingest.feeds._base import Feed, Kind, Measure, OptionalMeasure, Payload
+from ingest.feeds._base import (
+    Feed,
+    Kind,
+    Measure,
+    OptionalMeasure,
+    Payload,
+    Rollup,
+    fields_of,
+)
 
 FLOW_MAX_M3H = 100_000.0  # ten times the largest plant's peak hourly flow
 
@@ -37,6 +45,7 @@ FEED = Feed(
             model=WastewaterReading,
             table="wastewater_reading",
             device_types=frozenset({"wwtp", "pumping_station"}),
+            rollup=Rollup(measures=fields_of(WastewaterReading)),
         ),
     ),
 )

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from ingest.feeds._base import Feed, Kind, Measure, OptionalMeasure, Payload
+from ingest.feeds._base import Feed, Kind, Measure, OptionalMeasure, Payload, Rollup
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -49,8 +49,22 @@ class BilledConsumption(Payload):
 FEED = Feed(
     name="water",
     kinds=(
-        Kind("water", "flow", InletFlow, "water_inlet_flow", frozenset({"flow_meter"})),
-        Kind("water", "pressure", Pressure, "water_pressure", frozenset({"pressure_point"})),
+        Kind(
+            "water",
+            "flow",
+            InletFlow,
+            "water_inlet_flow",
+            frozenset({"flow_meter"}),
+            Rollup(measures=("flow_m3h", "pressure_kpa")),
+        ),
+        Kind(
+            "water",
+            "pressure",
+            Pressure,
+            "water_pressure",
+            frozenset({"pressure_point"}),
+            Rollup(measures=("pressure_kpa",)),
+        ),
         Kind("water", "leak", LeakLoggerReading, "leak_logger_reading", frozenset({"leak_logger"})),
         Kind("water", "billing", BilledConsumption, "water_billing", frozenset({"dma"})),
     ),

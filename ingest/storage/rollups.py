@@ -24,6 +24,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from ingest.feeds import KINDS
+
 log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
@@ -115,49 +117,11 @@ class Rollup:
         return cols
 
 
-ROLLUPS: tuple[Rollup, ...] = (
-    Rollup(
-        "wastewater_reading",
-        measures=(
-            "influent_flow_m3h",
-            "effluent_flow_m3h",
-            "bypass_flow_m3h",
-            "influent_cod_mgl",
-            "influent_nh3n_mgl",
-            "effluent_cod_mgl",
-            "effluent_nh3n_mgl",
-            "effluent_tn_mgl",
-            "effluent_tp_mgl",
-            "effluent_ss_mgl",
-            "effluent_ph",
-            "water_temp_c",
-        ),
-    ),
-    Rollup(
-        "air_reading",
-        measures=(
-            "pm25_ugm3",
-            "pm10_ugm3",
-            "so2_ugm3",
-            "no2_ugm3",
-            "o3_ugm3",
-            "co_mgm3",
-            "air_temp_c",
-            "rh_pct",
-            "wind_speed_ms",
-        ),
-    ),
-    Rollup("water_inlet_flow", measures=("flow_m3h", "pressure_kpa")),
-    Rollup("water_pressure", measures=("pressure_kpa",)),
-    Rollup(
-        "rsu_heartbeat",
-        measures=("cpu_pct", "mem_pct", "board_temp_c"),
-        flags=("online", "gnss_lock", "cloud_link"),
-    ),
-    Rollup(
-        "rsu_counters",
-        counters=("interval_s", "bsm_rx", "map_tx", "spat_tx", "rsi_tx", "rsm_tx"),
-    ),
+# Each feed declares what its rollups keep, next to its payload model (ingest/feeds/).
+ROLLUPS: tuple[Rollup, ...] = tuple(
+    Rollup(k.table, k.rollup.measures, k.rollup.flags, k.rollup.counters)
+    for k in KINDS
+    if k.rollup is not None
 )
 ROLLUP_BY_TABLE = {r.table: r for r in ROLLUPS}
 
