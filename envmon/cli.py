@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 import tempfile
@@ -127,16 +128,24 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
     stop = _stop_on_signals()
     with servers(settings, args.data_dir) as runtime:
+        kind = "embedded" if settings.database.url is None else "configured"
+        print(f"database ({kind}, {runtime.flavour}): {_masked(runtime.db_url)}")
+        print(f"  tables in schema {settings.database.schema_name!r}, e.g.")
         print(
-            f"database: {'embedded' if settings.database.url is None else 'configured'}"
-            f" ({runtime.flavour}); broker: {runtime.settings.mqtt.url}"
+            f"  psql '{_masked(runtime.db_url)}' -c 'SET search_path TO"
+            f" {settings.database.schema_name}' -c 'SELECT * FROM air_reading_hourly LIMIT 5'"
         )
+        print(f"broker: {runtime.settings.mqtt.url}  (topics liudong/<feed>/<device>/<kind>)")
         print("simulating the whole district; Ctrl-C to stop")
         progress = ProgressLine(sys.stdout)
         result = run_forever(runtime, _run_options(args), stop, progress.update)
         progress.done()
     print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+def _masked(url: str) -> str:
+    return re.sub(r":[^:@/]+@", ":***@", url)
 
 
 def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:
