@@ -257,3 +257,23 @@ def test_a_collector_started_before_its_database_waits_for_it(
         assert collector.wait_connected(10)
     finally:
         collector.stop()
+
+
+def test_counters_per_feed_are_logged_periodically(
+    mosquitto: MosquittoBroker,
+    database: Database,
+    topic_root: str,
+    start_collector: CollectorFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(mosquitto.url, database.schema, topic_root, stats_interval_s=0.5)
+    with caplog.at_level(logging.INFO, logger="ingest.collector.service"):
+        collector = start_collector(settings)
+        pub = MqttPublisher(settings.mqtt, f"pub-{topic_root}")
+        pub.start(attempts=5)
+        publish_range(pub, topic_root, 0, 30)
+        pub.publish(f"{topic_root}/air/air-guantang/reading", b"nope")
+        pub.stop()
+        assert wait_until(settled(collector, 31))
+        assert wait_until(lambda: "dead-lettered 1" in caplog.text, timeout=5)
+    assert "air: received 31, stored 30, duplicates 0, dead-lettered 1" in caplog.text
