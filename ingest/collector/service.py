@@ -73,12 +73,19 @@ class Collector:
         self._decoder: Decoder | None = None
         self._receiver: MqttReceiver | None = None
         self._last_rollup = 0.0
+        self._started = False
 
     # -- lifecycle -----------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect to the database and the broker (retrying), then start the threads."""
+        """Connect to the database and the broker (retrying), then start the threads.
+
+        ``abort_start`` from another thread (a signal handler) ends the waiting:
+        raises ``BrokerUnavailableError`` or ``DatabaseUnavailableError``.
+        """
         self._retry_db(self._writer.connect, "connect")
+        if self._stopping.is_set():
+            raise DatabaseUnavailableError("stopped while waiting for the database")
         with connect(self._db_url, self._schema) as conn:
             types = device_types(conn)
             plain = flavour(conn) == "postgresql"
@@ -94,7 +101,15 @@ class Collector:
             subscription(self._settings.mqtt.topic_root, self._settings.mqtt.shared_group),
             stop=self._stopping,
         )
+        self._started = True
         log.info("collector %s started (%d devices known)", self._client_id, len(types))
+
+    def abort_start(self) -> None:
+        """Stop waiting for the broker or the database (safe from a signal handler).
+
+        Does nothing once started: then ``stop`` shuts down gracefully."""
+        if not self._started:
+            self._stopping.set()
 
     def wait_connected(self, timeout: float) -> bool:
         return self._receiver is not None and self._receiver.connected.wait(timeout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,36 @@ def test_a_bad_setting_names_the_variable() -> None:
     done = envmon("migrate", env=clean_env(ENVMON_INGEST__BATCH_SIZE="lots"))
     assert done.returncode == 2
     assert "ENVMON_INGEST__BATCH_SIZE" in done.stderr
+
+
+@pytest.mark.parametrize("absent", ["database", "broker"])
+def test_collect_waits_for_an_absent_server_and_stops_on_sigterm(
+    absent: str, database: Database, mosquitto: MosquittoBroker
+) -> None:
+    closed = free_port()
+    env = clean_env(
+        ENVMON_DATABASE_URL=(
+            f"postgresql://nobody@127.0.0.1:{closed}/none" if absent == "database" else database.url
+        ),
+        ENVMON_DATABASE__SCHEMA_NAME=database.schema,
+        ENVMON_MQTT_URL=f"mqtt://127.0.0.1:{closed}" if absent == "broker" else mosquitto.url,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envmon.cli", "collect"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    waiting = []
+    for line in proc.stderr:
+        waiting.append(line)
+        if "retrying in" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    log = "".join(waiting) + rest
+    assert proc.returncode == 0, log
+    assert "not reachable" in log
+    assert "Traceback" not in log
