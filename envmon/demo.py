@@ -79,7 +79,7 @@ def run_demo(
     # A session of its own, so nothing queued for an earlier run is counted in this one.
     client_id = f"envmon-demo-{uuid.uuid4().hex[:8]}"
     collector = Collector(settings, runtime.db_url, client_id=client_id)
-    collector.start()
+    collector.start(broker_attempts=5)
     if not collector.wait_connected(30):
         raise SystemExit("the collector could not subscribe to the broker within 30 s")
     publisher = MqttPublisher(settings.mqtt, f"{client_id}-sim")

@@ -167,9 +167,15 @@ class MqttReceiver:
         self._subscription: str | None = None
         self.connected = threading.Event()
 
-    def start(self, subscription: str, *, stop: threading.Event | None = None) -> None:
+    def start(
+        self,
+        subscription: str,
+        *,
+        stop: threading.Event | None = None,
+        attempts: int | None = None,
+    ) -> None:
         self._subscription = subscription
-        connect_with_retry(self._client, self._settings, stop=stop)
+        connect_with_retry(self._client, self._settings, stop=stop, attempts=attempts)
         self._client.loop_start()
 
     def ack(self, mid: int, qos: int) -> None:

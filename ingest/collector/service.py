@@ -77,11 +77,12 @@ class Collector:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, broker_attempts: int | None = None) -> None:
         """Connect to the database and the broker (retrying), then start the threads.
 
         ``abort_start`` from another thread (a signal handler) ends the waiting:
-        raises ``BrokerUnavailableError`` or ``DatabaseUnavailableError``.
+        raises ``BrokerUnavailableError`` or ``DatabaseUnavailableError``. With
+        ``broker_attempts`` it gives up on the broker after that many tries (bounded runs).
         """
         self._retry_db(self._writer.connect, "connect")
         if self._stopping.is_set():
@@ -94,13 +95,14 @@ class Collector:
             root=self._settings.mqtt.topic_root,
             future_tolerance=timedelta(seconds=self._cfg.future_tolerance_s),
         )
-        self._spawn("writer", self._write_loop)
-        self._spawn("maintainer", lambda: self._maintain_loop(rollups=plain))
         self._receiver = MqttReceiver(self._settings.mqtt, self._client_id, self._on_message)
         self._receiver.start(
             subscription(self._settings.mqtt.topic_root, self._settings.mqtt.shared_group),
             stop=self._stopping,
+            attempts=broker_attempts,
         )
+        self._spawn("writer", self._write_loop)
+        self._spawn("maintainer", lambda: self._maintain_loop(rollups=plain))
         self._started = True
         log.info("collector %s started (%d devices known)", self._client_id, len(types))
 
