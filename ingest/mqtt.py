@@ -153,7 +153,7 @@ class _ReceiverClient(paho.Client):
 
 
 class MqttReceiver:
-    """Subscribes with QoS 1 on a persistent session; the caller acks each message."""
+    """Subscribes with QoS 1 on a persistent session; the caller acks (``ack_many``)."""
 
     def __init__(self, settings: MqttSettings, client_id: str, handler: MessageHandler) -> None:
         self._settings = settings
@@ -178,10 +178,6 @@ class MqttReceiver:
         connect_with_retry(self._client, self._settings, stop=stop, attempts=attempts)
         self._client.loop_start()
 
-    def ack(self, mid: int, qos: int) -> None:
-        if qos > 0:
-            self._client.ack(mid, qos)
-
     def ack_many(self, mids: list[int]) -> None:
         """Acknowledge many QoS 1 messages in one write.
 
@@ -190,15 +186,9 @@ class MqttReceiver:
         dominates. The PUBACKs are concatenated and queued as one buffer through
         paho's packet queue (pinned: paho-mqtt 2.x; the delivery tests cover it).
         """
-        if not mids:
-            return
-        queue = getattr(self._client, "_packet_queue", None)
-        if queue is None:  # pragma: no cover - a paho without the internal
-            for mid in mids:
-                self._client.ack(mid, 1)
-            return
-        packets = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
-        queue(_PUBACK, packets, 0, 0)
+        if mids:
+            packets = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
+            self._client._packet_queue(_PUBACK, packets, 0, 0)
 
     def stop(self) -> None:
         """Stop receiving; what was not acked stays with the broker for the next session."""

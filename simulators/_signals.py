@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from datetime import timedelta, timezone
 
-LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST in China since 1991
 LOCAL_OFFSET_S = 8 * 3600
 DAY_S = 86_400
 _YEAR_DAYS = 365.2425

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from ingest.feeds import Payload
+from ingest.feeds import LOCAL_TZ, Payload
 from ingest.feeds.water import BilledConsumption, InletFlow, LeakLoggerReading, Pressure
 from ingest.reasons import Reason
 from ingest.registry.model import Registry
 from ingest.topics import DEFAULT_ROOT, TopicParts, parse_topic, topic_for
-from simulators._signals import LOCAL_TZ, unit
+from simulators._signals import unit
 from simulators.message import Message
 
 SHIFT = timedelta(microseconds=500)

@@ -14,12 +14,11 @@ import heapq
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
-from ingest.feeds import Payload
+from ingest.feeds import LOCAL_TZ, Payload
 from ingest.feeds.water import BilledConsumption, InletFlow, LeakLoggerReading, Pressure
 from ingest.registry.model import Dma
 from simulators._base import ORIGIN, FeedSimulator, Schedule, from_us
 from simulators._signals import (
-    LOCAL_TZ,
     bump,
     clamp,
     day_mean,

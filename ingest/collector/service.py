@@ -27,7 +27,7 @@ from ingest.reasons import Reason
 from ingest.registry import device_types
 from ingest.settings import Settings
 from ingest.storage import rollups
-from ingest.storage.migrate import connect, flavour
+from ingest.storage.migrate import connect
 from ingest.topics import subscription
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Collector:
             raise DatabaseUnavailableError("stopped while waiting for the database")
         with connect(self._db_url, self._schema) as conn:
             types = device_types(conn)
-            plain = flavour(conn) == "postgresql"
+        plain = self._writer.tracks_rollups  # plain PostgreSQL: this service keeps rollups
         self._decoder = Decoder(
             types,
             root=self._settings.mqtt.topic_root,

@@ -77,7 +77,7 @@ class BatchWriter:
         self._schema = schema
         self._connect_timeout = connect_timeout
         self._conn: psycopg.Connection[TupleRow] | None = None
-        self._track_rollups = True
+        self.tracks_rollups = True  # known once connected
 
     def connect(self) -> None:
         self.close()
@@ -89,7 +89,7 @@ class BatchWriter:
         with conn.transaction():
             # Plain PostgreSQL: the service keeps the rollups, so each batch records what
             # it touched. TimescaleDB's continuous aggregates track that themselves.
-            self._track_rollups = flavour(conn) == "postgresql"
+            self.tracks_rollups = flavour(conn) == "postgresql"
             for kind in KINDS:
                 conn.execute(
                     sql.SQL(
@@ -166,10 +166,9 @@ class BatchWriter:
             ).format(sql.Identifier(kind.table), stage)
         )
         stored = cur.rowcount
-        if stored and self._track_rollups:
-            lo = min(i.result.ts for i in items if isinstance(i.result, Accepted))
-            hi = max(i.result.ts for i in items if isinstance(i.result, Accepted))
-            record_pending(cur, kind.table, lo, hi)
+        if stored and self.tracks_rollups:
+            stamps = [i.result.ts for i in items if isinstance(i.result, Accepted)]
+            record_pending(cur, kind.table, min(stamps), max(stamps))
         if clear:  # several inserts in one transaction (row by row): empty the stage
             cur.execute(sql.SQL("DELETE FROM {}").format(stage))
         return stored

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
+# The district's local time: calendar days (billing, daily rollups) are days here.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ENVELOPE_FIELDS = ("v", "ts", "seq")
 
 
@@ -72,7 +75,7 @@ def fields_of(model: type[Payload], *, exclude: tuple[str, ...] = ()) -> tuple[s
 
 
 @dataclass(frozen=True)
-class Rollup:
+class Aggregates:
     """What the hourly/daily rollups of a kind keep: averaged measures (with min, max
     and count), flags (share of true) and counters (sums). See ingest/storage/rollups.py."""
 
@@ -90,7 +93,7 @@ class Kind:
     model: type[Payload]
     table: str
     device_types: frozenset[str]
-    rollup: Rollup | None = None
+    rollup: Aggregates | None = None  # what its rollups keep
 
     @cached_property
     def columns(self) -> tuple[str, ...]:

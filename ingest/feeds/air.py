@@ -5,7 +5,7 @@ Topic ``liudong/air/<device_id>/reading``: one sample per minute of the analyser
 
 from __future__ import annotations
 
-from ingest.feeds._base import Feed, Kind, OptionalMeasure, Payload, Rollup, fields_of
+from ingest.feeds._base import Aggregates, Feed, Kind, OptionalMeasure, Payload, fields_of
 
 
 class AirReading(Payload):
@@ -31,7 +31,7 @@ FEED = Feed(
             table="air_reading",
             device_types=frozenset({"air_station"}),
             # wind direction is circular: an arithmetic mean of degrees means nothing
-            rollup=Rollup(measures=fields_of(AirReading, exclude=("wind_dir_deg",))),
+            rollup=Aggregates(measures=fields_of(AirReading, exclude=("wind_dir_deg",))),
         ),
     ),
 )

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from ingest.feeds._base import Feed, Kind, Measure, Payload, Rollup
+from ingest.feeds._base import Aggregates, Feed, Kind, Measure, Payload
 
 COUNT_MAX = 10_000_000
 
@@ -65,7 +65,7 @@ FEED = Feed(
             Heartbeat,
             "rsu_heartbeat",
             frozenset({"rsu"}),
-            Rollup(
+            Aggregates(
                 measures=("cpu_pct", "mem_pct", "board_temp_c"),
                 flags=("online", "gnss_lock", "cloud_link"),
             ),
@@ -76,7 +76,7 @@ FEED = Feed(
             Counters,
             "rsu_counters",
             frozenset({"rsu"}),
-            Rollup(counters=("interval_s", "bsm_rx", "map_tx", "spat_tx", "rsi_tx", "rsm_tx")),
+            Aggregates(counters=("interval_s", "bsm_rx", "map_tx", "spat_tx", "rsi_tx", "rsm_tx")),
         ),
         Kind("v2x", "event", RoadEvent, "road_event", frozenset({"rsu"})),
     ),

@@ -7,12 +7,12 @@ analysers; pumping stations report flows only (quality fields null).
 from __future__ import annotations
 
 from ingest.feeds._base import (
+    Aggregates,
     Feed,
     Kind,
     Measure,
     OptionalMeasure,
     Payload,
-    Rollup,
     fields_of,
 )
 
@@ -45,7 +45,7 @@ FEED = Feed(
             model=WastewaterReading,
             table="wastewater_reading",
             device_types=frozenset({"wwtp", "pumping_station"}),
-            rollup=Rollup(measures=fields_of(WastewaterReading)),
+            rollup=Aggregates(measures=fields_of(WastewaterReading)),
         ),
     ),
 )

@@ -8,13 +8,10 @@ Topics ``liudong/water/<device_id>/<kind>`` with kind one of
 from __future__ import annotations
 
 from datetime import date, time
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from ingest.feeds._base import Feed, Kind, Measure, OptionalMeasure, Payload, Rollup
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from ingest.feeds._base import LOCAL_TZ, Aggregates, Feed, Kind, Measure, OptionalMeasure, Payload
 
 
 class InletFlow(Payload):
@@ -55,7 +52,7 @@ FEED = Feed(
             InletFlow,
             "water_inlet_flow",
             frozenset({"flow_meter"}),
-            Rollup(measures=("flow_m3h", "pressure_kpa")),
+            Aggregates(measures=("flow_m3h", "pressure_kpa")),
         ),
         Kind(
             "water",
@@ -63,7 +60,7 @@ FEED = Feed(
             Pressure,
             "water_pressure",
             frozenset({"pressure_point"}),
-            Rollup(measures=("pressure_kpa",)),
+            Aggregates(measures=("pressure_kpa",)),
         ),
         Kind("water", "leak", LeakLoggerReading, "leak_logger_reading", frozenset({"leak_logger"})),
         Kind("water", "billing", BilledConsumption, "water_billing", frozenset({"dma"})),

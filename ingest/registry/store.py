@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from importlib import resources
 from pathlib import Path
@@ -116,7 +115,3 @@ def device_types(conn: psycopg.Connection[TupleRow]) -> dict[str, str]:
         "SELECT device_id, device_type FROM device WHERE retired_at IS NULL"
     ).fetchall()
     return {str(d): str(t) for d, t in rows}
-
-
-def dump_json(registry: Registry) -> str:
-    return json.dumps(registry.model_dump(mode="json"), ensure_ascii=False)

@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from ingest.feeds import KINDS
+from ingest.feeds import KINDS, Aggregates
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,10 @@ LOCK_KEY = 0x656E766D6F6E01  # advisory lock: one maintainer at a time per datab
 
 @dataclass(frozen=True)
 class Rollup:
+    """The rollup tables of one feed table, and the SQL that computes them."""
+
     table: str
-    measures: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    counters: tuple[str, ...] = ()
+    keep: Aggregates
 
     @property
     def hourly(self) -> str:
@@ -58,7 +58,7 @@ class Rollup:
             sql.SQL("device_id"),
             sql.SQL("count(*) AS n"),
         ]
-        for m in self.measures:
+        for m in self.keep.measures:
             x = sql.Identifier(m)
             parts += [
                 sql.SQL("avg({}) AS {}").format(x, sql.Identifier(f"{m}_avg")),
@@ -66,13 +66,13 @@ class Rollup:
                 sql.SQL("max({}) AS {}").format(x, sql.Identifier(f"{m}_max")),
                 sql.SQL("count({}) AS {}").format(x, sql.Identifier(f"{m}_n")),
             ]
-        for f in self.flags:
+        for f in self.keep.flags:
             parts.append(
                 sql.SQL("avg({}::int)::double precision AS {}").format(
                     sql.Identifier(f), sql.Identifier(f"{f}_ratio")
                 )
             )
-        for c in self.counters:
+        for c in self.keep.counters:
             parts.append(
                 sql.SQL("sum({})::bigint AS {}").format(
                     sql.Identifier(c), sql.Identifier(f"{c}_sum")
@@ -87,7 +87,7 @@ class Rollup:
             sql.SQL("device_id"),
             sql.SQL("sum(n)::bigint AS n"),
         ]
-        for m in self.measures:
+        for m in self.keep.measures:
             avg, mn, mx, cnt = (sql.Identifier(f"{m}_{s}") for s in ("avg", "min", "max", "n"))
             parts += [
                 sql.SQL("sum({} * {}) / nullif(sum({}), 0) AS {}").format(avg, cnt, cnt, avg),
@@ -95,33 +95,31 @@ class Rollup:
                 sql.SQL("max({}) AS {}").format(mx, mx),
                 sql.SQL("sum({})::bigint AS {}").format(cnt, cnt),
             ]
-        for f in self.flags:
+        for f in self.keep.flags:
             r = sql.Identifier(f"{f}_ratio")
             parts.append(sql.SQL("sum({} * n) / nullif(sum(n), 0) AS {}").format(r, r))
-        for c in self.counters:
+        for c in self.keep.counters:
             s = sql.Identifier(f"{c}_sum")
             parts.append(sql.SQL("sum({})::bigint AS {}").format(s, s))
         return sql.SQL(", ").join(parts)
 
     def column_types(self) -> list[tuple[str, str]]:
         cols = [("n", "bigint")]
-        for m in self.measures:
+        for m in self.keep.measures:
             cols += [
                 (f"{m}_avg", "double precision"),
                 (f"{m}_min", "double precision"),
                 (f"{m}_max", "double precision"),
                 (f"{m}_n", "bigint"),
             ]
-        cols += [(f"{f}_ratio", "double precision") for f in self.flags]
-        cols += [(f"{c}_sum", "bigint") for c in self.counters]
+        cols += [(f"{f}_ratio", "double precision") for f in self.keep.flags]
+        cols += [(f"{c}_sum", "bigint") for c in self.keep.counters]
         return cols
 
 
 # Each feed declares what its rollups keep, next to its payload model (ingest/feeds/).
 ROLLUPS: tuple[Rollup, ...] = tuple(
-    Rollup(k.table, k.rollup.measures, k.rollup.flags, k.rollup.counters)
-    for k in KINDS
-    if k.rollup is not None
+    Rollup(k.table, k.rollup) for k in KINDS if k.rollup is not None
 )
 ROLLUP_BY_TABLE = {r.table: r for r in ROLLUPS}
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ingest.feeds import LOCAL_TZ
 from ingest.registry.model import Registry
 from simulators import DistrictSimulator
-from simulators._signals import LOCAL_TZ, episode, local_hour
+from simulators._signals import episode, local_hour
 from tests.simulators.helpers import decode_valid, mean
 
 DAY0 = datetime(2025, 7, 9, 16, 0, tzinfo=UTC)  # local midnight, 2025-07-10
