@@ -15,6 +15,7 @@ from envmon.embedded import Broker, embedded_postgres, start_broker
 from ingest.registry import Registry, load_registry, sync_registry
 from ingest.settings import Settings
 from ingest.storage.migrate import connect, migrate
+from services.storage import MIGRATIONS as SERVICE_MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def prepare_database(
     delay = 0.5
     while True:
         try:
-            done = migrate(db_url, schema, settings.database.timescaledb)
+            done = migrate(db_url, schema, settings.database.timescaledb, SERVICE_MIGRATIONS)
             break
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

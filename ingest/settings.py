@@ -97,11 +97,17 @@ class IngestSettings(BaseModel):
 
 
 class RulesSettings(BaseModel):
+    # Rule files (YAML) or directories of them, separated by ":"; default: the packaged pack.
     path: str | None = None
+    enabled: bool = True
+    interval_s: float = Field(default=1.0, gt=0, description="seconds between evaluations")
 
 
 class NotifySettings(BaseModel):
+    # The receivers and routes file (YAML); default: the district's receivers, no channel.
     config_path: str | None = None
+    retry_base_s: float = Field(default=2.0, gt=0)
+    retry_cap_s: float = Field(default=600.0, gt=0)
 
 
 class ApiSettings(BaseModel):

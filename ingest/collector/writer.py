@@ -1,7 +1,7 @@
 """Batched, idempotent writes: COPY into a staging table, then insert what is new.
 
-One transaction per batch holds the feed rows, the dead letters and the rollup
-bookkeeping, so a batch is either wholly stored or not at all — and is only
+One transaction per batch holds the feed rows, the dead letters, each device's newest
+measurement time (``device_latest``) and the rollup bookkeeping, so a batch is either wholly stored or not at all — and is only
 acknowledged to the broker afterwards. ``ON CONFLICT DO NOTHING`` on
 (device_id, ts) turns a redelivered message into a counted duplicate.
 """
@@ -166,6 +166,19 @@ class BatchWriter:
             ).format(sql.Identifier(kind.table), stage)
         )
         stored = cur.rowcount
+        if stored:
+            # Ordered by device so concurrent collectors lock these rows in the same order.
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO device_latest (table_name, device_id, ts, received_at)"
+                    " SELECT %s, device_id, max(ts), max(received_at) FROM {}"
+                    " GROUP BY device_id ORDER BY device_id"
+                    " ON CONFLICT (table_name, device_id) DO UPDATE"
+                    " SET ts = excluded.ts, received_at = excluded.received_at"
+                    " WHERE excluded.ts > device_latest.ts"
+                ).format(stage),
+                (kind.table,),
+            )
         if stored and self.tracks_rollups:
             stamps = [i.result.ts for i in items if isinstance(i.result, Accepted)]
             record_pending(cur, kind.table, min(stamps), max(stamps))

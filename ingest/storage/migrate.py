@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -31,13 +31,15 @@ class Migration:
     checksum: str
 
 
-def _sql_file(name: str) -> tuple[Callable[[psycopg.Connection[TupleRow], bool], None], str]:
-    text = resources.files("ingest.storage").joinpath("migrations", name).read_text("utf-8")
+def sql_migration(package: str, version: int, name: str, file: str) -> Migration:
+    """A migration from ``<package>/migrations/<file>`` (other packages add their own,
+    numbered from 100 so they never collide with ingest's)."""
+    text = resources.files(package).joinpath("migrations", file).read_text("utf-8")
 
     def apply(conn: psycopg.Connection[TupleRow], _timescale: bool) -> None:
         conn.execute(text.encode())
 
-    return apply, hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Migration(version, name, apply, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
 def _rollups(conn: psycopg.Connection[TupleRow], use_timescale: bool) -> None:
@@ -48,15 +50,16 @@ def _rollups(conn: psycopg.Connection[TupleRow], use_timescale: bool) -> None:
 
 
 def _migrations() -> list[Migration]:
-    out = []
-    for version, name, file in (
-        (1, "registry", "0001_registry.sql"),
-        (2, "dead_letter", "0002_dead_letter.sql"),
-        (3, "feed_tables", "0003_feeds.sql"),
-    ):
-        apply, checksum = _sql_file(file)
-        out.append(Migration(version, name, apply, checksum))
+    out = [
+        sql_migration("ingest.storage", version, name, file)
+        for version, name, file in (
+            (1, "registry", "0001_registry.sql"),
+            (2, "dead_letter", "0002_dead_letter.sql"),
+            (3, "feed_tables", "0003_feeds.sql"),
+        )
+    ]
     out.append(Migration(4, "rollups", _rollups, "code:rollups-v1"))
+    out.append(sql_migration("ingest.storage", 5, "device_latest", "0005_device_latest.sql"))
     return out
 
 
@@ -68,19 +71,24 @@ def connect(url: str, schema: str, *, autocommit: bool = False) -> psycopg.Conne
     return psycopg.connect(url, autocommit=autocommit, options=f"-c search_path={schema}")
 
 
-def migrate(url: str, schema: str, timescale_mode: str = "auto") -> dict[str, object]:
-    """Apply pending migrations in order; returns what was done and the storage flavour."""
+def migrate(
+    url: str, schema: str, timescale_mode: str = "auto", extra: Sequence[Migration] = ()
+) -> dict[str, object]:
+    """Apply pending migrations (ingest's, then ``extra``) in order; returns what was done
+    and the storage flavour."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
         try:
-            return _migrate_locked(conn, timescale_mode)
+            return _migrate_locked(conn, timescale_mode, [*MIGRATIONS, *extra])
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))
 
 
-def _migrate_locked(conn: psycopg.Connection[TupleRow], timescale_mode: str) -> dict[str, object]:
+def _migrate_locked(
+    conn: psycopg.Connection[TupleRow], timescale_mode: str, migrations: Sequence[Migration]
+) -> dict[str, object]:
     conn.execute(
         """
         CREATE TABLE IF NOT EXISTS schema_migration (
@@ -98,7 +106,7 @@ def _migrate_locked(conn: psycopg.Connection[TupleRow], timescale_mode: str) -> 
     }
     flavour = _choose_flavour(conn, timescale_mode, done)
     applied = []
-    for m in MIGRATIONS:
+    for m in migrations:
         if m.version in done:
             if done[m.version][0] != m.checksum:
                 raise MigrationError(

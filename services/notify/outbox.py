@@ -1,0 +1,228 @@
+"""The outbox dispatcher: groups queued notifications, sends them, retries until delivered.
+
+Rows wait ``group_wait_s`` so that alerts of one rule, area, receiver and transition
+raised together (a whole intersection dark, an area's stations in one episode) leave as
+one message listing the subjects. A group is fixed once formed (``batch_id``), so its
+retries carry the same idempotency key. A retryable failure backs off (capped, jittered)
+and is retried for as long as it takes; a permanent one (bad key, refused address) is
+marked failed with its reason. Sends run on a small thread pool, each bounded by its
+channel's timeout, so one hanging receiver never holds up the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.rows import TupleRow
+
+from services.notify.channels import DeliveryError, Sender, sender_for
+from services.notify.notice import Notice, SubjectLine
+from services.notify.routing import RoutingConfig
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[TupleRow]
+MAX_BATCHES = 64
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _subject(d: Mapping[str, Any]) -> SubjectLine:
+    return SubjectLine(
+        subject=d["subject"],
+        name_zh=d["name_zh"],
+        name_en=d["name_en"],
+        area=d.get("area"),
+        value=d.get("value"),
+        window_start=datetime.fromisoformat(d["window_start"]),
+        window_end=datetime.fromisoformat(d["window_end"]),
+        detail=d.get("detail", ""),
+    )
+
+
+def build_notice(
+    receiver: str, keys: list[str], facts: list[Mapping[str, Any]], routing: RoutingConfig
+) -> Notice:
+    """One message for a group of queued rows (same rule, transition, area, receiver)."""
+    first = facts[0]
+    key = keys[0] if len(keys) == 1 else "group-" + hashlib.sha256(
+        "\n".join(sorted(keys)).encode()
+    ).hexdigest()[:32]
+    known = routing.receivers.get(receiver)
+    subjects = sorted((_subject(f["subject"]) for f in facts), key=lambda s: s.subject)
+    return Notice(
+        idempotency_key=key,
+        receiver=receiver,
+        transition=first["transition"],
+        rule_id=first["rule_id"],
+        title_zh=first["title_zh"],
+        title_en=first["title_en"],
+        severity=first["severity"],
+        feed=first["feed"],
+        measure_zh=first["measure_zh"],
+        measure_en=first["measure_en"],
+        unit=first["unit"],
+        limit=first["limit"],
+        standard=first["standard"],
+        clause=first["clause"],
+        edition=first.get("edition"),
+        at=max(datetime.fromisoformat(f["at"]) for f in facts),
+        subjects=tuple(subjects),
+        link=first.get("link") if len(facts) == 1 else None,
+        language=known.language if known is not None else "zh",
+    )
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        routing: RoutingConfig,
+        *,
+        retry_base_s: float = 2.0,
+        retry_cap_s: float = 600.0,
+        workers: int = 4,
+        senders: Mapping[tuple[str, int], Sender] | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.routing = routing
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
+        self._http = http or httpx.Client()
+        self._owns_http = http is None
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify")
+        self._senders: dict[tuple[str, int], Sender] = dict(senders or {})
+        for rid, receiver in routing.receivers.items():
+            for i, channel in enumerate(receiver.channels):
+                self._senders.setdefault((rid, i), sender_for(channel, http=self._http))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._owns_http:
+            self._http.close()
+
+    def backoff_s(self, attempts: int) -> float:
+        return min(self.retry_cap_s, self.retry_base_s * 2 ** max(0, attempts - 1)) * (
+            0.75 + 0.5 * random.random()  # noqa: S311 - jitter, not security
+        )
+
+    def form_batches(self, conn: Conn) -> None:
+        """Group the rows that have waited ``group_wait_s`` into batches."""
+        conn.execute(
+            "WITH g AS (SELECT receiver, channel, rule_id, transition, coalesce(area, '') AS a,"
+            " nextval('notification_batch_seq') AS b FROM notification"
+            " WHERE state = 'pending' AND batch_id IS NULL"
+            " AND created_at <= now() - make_interval(secs => %s)"
+            " GROUP BY receiver, channel, rule_id, transition, coalesce(area, ''))"
+            " UPDATE notification n SET batch_id = g.b FROM g"
+            " WHERE n.state = 'pending' AND n.batch_id IS NULL"
+            " AND n.created_at <= now() - make_interval(secs => %s)"
+            " AND n.receiver = g.receiver AND n.channel = g.channel AND n.rule_id = g.rule_id"
+            " AND n.transition = g.transition AND coalesce(n.area, '') = g.a",
+            (self.routing.group_wait_s, self.routing.group_wait_s),
+        )
+
+    def run_once(self, conn: Conn) -> DispatchStats:
+        """Send every batch that is due; returns what happened."""
+        with conn.transaction():
+            self.form_batches(conn)
+            due = conn.execute(
+                "SELECT batch_id, receiver, channel, array_agg(idempotency_key ORDER BY id),"
+                " array_agg(notice || jsonb_build_object('transition', transition) ORDER BY id),"
+                " max(attempts)"
+                " FROM notification WHERE state = 'pending' AND batch_id IS NOT NULL"
+                " AND next_attempt_at <= now() GROUP BY batch_id, receiver, channel"
+                " ORDER BY batch_id LIMIT %s",
+                (MAX_BATCHES,),
+            ).fetchall()
+        stats = DispatchStats()
+        jobs = []
+        for batch, receiver, channel, keys, facts, attempts in due:
+            notice = build_notice(receiver, list(keys), list(facts), self.routing)
+            jobs.append((batch, attempts, self._pool.submit(self._send, receiver, channel, notice)))
+        for batch, attempts, job in jobs:
+            error = job.result()
+            with conn.transaction():
+                self._record(conn, batch, attempts + 1, error, stats)
+        return stats
+
+    def _send(self, receiver: str, channel: int, notice: Notice) -> DeliveryError | None:
+        sender = self._senders.get((receiver, channel))
+        if sender is None:
+            return DeliveryError("config", f"{receiver} has no channel {channel}", retryable=False)
+        try:
+            sender.send(notice)
+        except DeliveryError as exc:
+            return exc
+        except Exception as exc:  # a sender bug must not stop the dispatcher
+            log.exception("sending to %s failed unexpectedly", receiver)
+            return DeliveryError("unknown", type(exc).__name__, retryable=True)
+        return None
+
+    def _record(
+        self, conn: Conn, batch: int, attempts: int, error: DeliveryError | None, stats: DispatchStats
+    ) -> None:
+        if error is None:
+            conn.execute(
+                "UPDATE notification SET state = 'sent', sent_at = now(), attempts = %s,"
+                " last_error = NULL WHERE batch_id = %s AND state = 'pending'",
+                (attempts, batch),
+            )
+            stats.sent += 1
+            return
+        text = f"{error.channel}: {error.detail}"[:500]
+        stats.errors.append(text)
+        if error.retryable:
+            conn.execute(
+                "UPDATE notification SET attempts = %s, last_error = %s,"
+                " next_attempt_at = now() + make_interval(secs => %s)"
+                " WHERE batch_id = %s AND state = 'pending'",
+                (attempts, text, self.backoff_s(attempts), batch),
+            )
+            stats.retrying += 1
+            log.warning("delivery failed (attempt %d), will retry: %s", attempts, text)
+        else:
+            conn.execute(
+                "UPDATE notification SET state = 'failed', attempts = %s, last_error = %s"
+                " WHERE batch_id = %s AND state = 'pending'",
+                (attempts, text, batch),
+            )
+            stats.failed += 1
+            log.error("delivery failed for good: %s", text)
+
+
+def run_dispatcher(
+    dispatcher: Dispatcher, connect: Callable[[], Conn], stop: Any, interval_s: float = 1.0
+) -> None:
+    """Dispatch until ``stop`` (a threading.Event) is set; reconnects after database errors."""
+    conn: Conn | None = None
+    delay = interval_s
+    while not stop.is_set():
+        try:
+            if conn is None or conn.closed:
+                conn = connect()
+            dispatcher.run_once(conn)
+            delay = interval_s
+        except psycopg.OperationalError as exc:
+            log.warning("outbox: database unavailable (%s); retrying", exc.sqlstate or exc)
+            if conn is not None:
+                conn.close()
+            conn = None
+            delay = min(delay * 2, 15.0)
+        stop.wait(delay)
+    if conn is not None:
+        conn.close()

@@ -1,0 +1,228 @@
+"""The rule engine: evaluates every rule on measurement time and records what changed.
+
+Window rules evaluate a window once the subject's own data has passed its end (its
+watermark, from ``device_latest``): a device that buffered while offline has its windows
+evaluated when its data arrives, with the same result as if it had come on time. Groups
+(a district, a DMA) wait ``group_grace`` for their slower members. Instant rules take
+each reading after the subject's cursor. Clock rules (silence, RSUs online) compare
+with the service clock. Each rule's evaluation, state, alert transitions and outbox rows
+commit in one transaction, so a restart neither repeats nor forgets anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from ingest.registry.model import Registry
+from services.alerts import store
+from services.notify.routing import RoutingConfig
+from services.rules.evaluators import evaluator_for
+from services.rules.evaluators._base import Evaluator, Observation, Subject
+from services.rules.evaluators.generic import latest
+from services.rules.model import RuleBase
+from services.rules.state import SubjectState, step
+from services.rules.windows import Span
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[TupleRow]
+Clock = Callable[[], datetime]
+ENGINE_LOCK = 0x656E766D6F6E02  # one active rule engine per database
+MAX_SPANS_PER_CYCLE = 2000  # catching up is spread over cycles
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Row:
+    state: SubjectState
+    cursor: datetime
+    alert_id: int | None
+    dirty: bool = False
+
+
+@dataclass
+class CycleStats:
+    evaluations: int = 0
+    transitions: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class RuleEngine:
+    """Evaluates ``rules`` against the database; ``cycle(conn)`` does one pass."""
+
+    def __init__(
+        self,
+        rules: Sequence[RuleBase],
+        registry: Registry,
+        routing: RoutingConfig,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.evaluators: list[Evaluator[RuleBase]] = [evaluator_for(r, registry) for r in rules]
+        self.routing = routing
+        self.clock = clock
+        self.started: datetime | None = None
+        self.last = CycleStats()
+
+    def cycle(self, conn: Conn) -> CycleStats:
+        t0 = time.perf_counter()
+        now = self.clock()
+        if self.started is None:
+            self.started = now
+        stats = CycleStats()
+        for ev in self.evaluators:
+            with conn.transaction():
+                self._evaluate(conn, ev, now, stats)
+        stats.seconds = time.perf_counter() - t0
+        self.last = stats
+        return stats
+
+    # -- state ---------------------------------------------------------------------------
+
+    def _load(self, conn: Conn, rule_id: str) -> dict[str, _Row]:
+        rows = conn.execute(
+            "SELECT subject, cursor, phase, breach_since, breach_streak, clear_since,"
+            " clear_streak, alert_id FROM rule_state WHERE rule_id = %s FOR UPDATE",
+            (rule_id,),
+        ).fetchall()
+        return {
+            str(r[0]): _Row(SubjectState(r[2], r[3], r[4], r[5], r[6]), r[1], r[7]) for r in rows
+        }
+
+    def _save(self, conn: Conn, rule_id: str, rows: dict[str, _Row]) -> None:
+        dirty = [(s, r) for s, r in rows.items() if r.dirty]
+        if not dirty:
+            return
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO rule_state (rule_id, subject, cursor, phase, breach_since,"
+                " breach_streak, clear_since, clear_streak, alert_id, updated_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+                " ON CONFLICT (rule_id, subject) DO UPDATE SET cursor = excluded.cursor,"
+                " phase = excluded.phase, breach_since = excluded.breach_since,"
+                " breach_streak = excluded.breach_streak, clear_since = excluded.clear_since,"
+                " clear_streak = excluded.clear_streak, alert_id = excluded.alert_id,"
+                " updated_at = now()",
+                [
+                    (
+                        rule_id, s, r.cursor, r.state.phase, r.state.breach_since,
+                        r.state.breach_streak, r.state.clear_since, r.state.clear_streak,
+                        r.alert_id,
+                    )
+                    for s, r in dirty
+                ],
+            )
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def _evaluate(self, conn: Conn, ev: Evaluator[RuleBase], now: datetime, stats: CycleStats) -> None:
+        rows = self._load(conn, ev.rule.id)
+        subjects = {s.id: s for s in ev.subjects}
+        if ev.mode == "clock":
+            assert self.started is not None
+            if now - self.started < ev.window_length:
+                return  # warming up: devices have not had the time to report yet
+            for obs in ev.evaluate(conn, Span(now - ev.window_length, now), ev.subjects, now):
+                self._apply(conn, ev, subjects[obs.subject], rows, obs, now, stats)
+        else:
+            marks = self._watermarks(conn, ev)
+            for sid, mark in marks.items():
+                if sid not in rows:
+                    start = mark - max(ev.window_length, timedelta(hours=1))
+                    rows[sid] = _Row(SubjectState(), start, None, dirty=True)
+            if ev.mode == "instant":
+                cursors = {s: rows[s].cursor for s in marks}
+                until = max(marks.values(), default=now)
+                for obs in ev.observe(conn, cursors, until):
+                    self._apply(conn, ev, subjects[obs.subject], rows, obs, obs.verdict.end, stats)
+            else:
+                self._windows(conn, ev, rows, marks, subjects, now, stats)
+        self._save(conn, ev.rule.id, rows)
+
+    def _watermarks(self, conn: Conn, ev: Evaluator[RuleBase]) -> dict[str, datetime]:
+        """How far each subject's data has arrived (measurement time)."""
+        seen = latest(conn, ev.table, sorted({d for s in ev.subjects for d in s.devices}))
+        out = {}
+        for s in ev.subjects:
+            stamps = [seen[d] for d in s.devices if d in seen]
+            if stamps:
+                out[s.id] = max(stamps) - (ev.group_grace if len(s.devices) > 1 else timedelta(0))
+        return out
+
+    def _windows(
+        self,
+        conn: Conn,
+        ev: Evaluator[RuleBase],
+        rows: dict[str, _Row],
+        marks: dict[str, datetime],
+        subjects: dict[str, Subject],
+        now: datetime,
+        stats: CycleStats,
+    ) -> None:
+        due: dict[Span, list[Subject]] = {}
+        for sid, mark in marks.items():
+            for span in ev.spans(rows[sid].cursor, mark):
+                due.setdefault(span, []).append(subjects[sid])
+        blocked: set[str] = set()
+        for span in sorted(due, key=lambda s: (s.end, s.start))[:MAX_SPANS_PER_CYCLE]:
+            ready = [s for s in due[span] if s.id not in blocked]
+            if not ready:
+                continue
+            for obs in ev.evaluate(conn, span, ready, now):
+                if not obs.ready:  # e.g. the day's bills are not in yet: ask again later
+                    blocked.add(obs.subject)
+                    continue
+                self._apply(conn, ev, subjects[obs.subject], rows, obs, span.end, stats)
+
+    def _apply(
+        self,
+        conn: Conn,
+        ev: Evaluator[RuleBase],
+        subject: Subject,
+        rows: dict[str, _Row],
+        obs: Observation,
+        cursor: datetime,
+        stats: CycleStats,
+    ) -> None:
+        rule = ev.rule
+        row = rows.get(subject.id) or _Row(SubjectState(), cursor, None)
+        rows[subject.id] = row
+        stats.evaluations += 1
+        new, change = step(row.state, obs.verdict, rule.hold, rule.clear)
+        if ev.mode != "clock" or change is not None or new != row.state:
+            row.dirty = True
+        row.cursor = max(row.cursor, cursor)
+        if change is None:
+            row.state = new
+            return
+        stats.transitions[change] = stats.transitions.get(change, 0) + 1
+        ctx = store.Context(rule, subject, self.routing)
+        since = new.breach_since or row.state.breach_since or obs.verdict.start
+        if change in ("pending", "firing") and row.alert_id is None:
+            row.alert_id = store.open_alert(conn, ctx, obs, since, change)
+        elif change == "firing":
+            assert row.alert_id is not None
+            store.fire(conn, ctx, row.alert_id, obs)
+        elif change == "update" and row.alert_id is not None:
+            store.update(conn, row.alert_id, obs)
+        elif change in ("resolved", "discarded") and row.alert_id is not None:
+            store.close(conn, ctx, row.alert_id, obs, discarded=change == "discarded")
+            row.alert_id = None
+        row.state = new
+        log.info(
+            "%s %s: %s (value %s)",
+            rule.id,
+            subject.id,
+            change,
+            obs.verdict.value,
+            extra={"rule": rule.id, "subject": subject.id, "change": change},
+        )

@@ -1,0 +1,59 @@
+"""C-V2X: the share of RSUs online per intersection and for the whole district."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ingest.registry.model import Registry
+from services.rules.evaluators._base import Conn, Evaluator, Observation, Subject, selected
+from services.rules.model import OnlineRule
+from services.rules.windows import Span
+
+
+def online_rsus(conn: Conn, devices: Sequence[str], since: datetime, until: datetime) -> set[str]:
+    """RSUs whose latest heartbeat in ``(since, until]`` says the radio is up."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (device_id) device_id, online FROM rsu_heartbeat"
+        " WHERE device_id = ANY(%s) AND ts > %s AND ts <= %s ORDER BY device_id, ts DESC",
+        (list(devices), since, until),
+    ).fetchall()
+    return {str(d) for d, up in rows if up}
+
+
+class OnlineEvaluator(Evaluator[OnlineRule]):
+    mode = "clock"
+
+    def make_subjects(self, registry: Registry) -> list[Subject]:
+        rsus = selected(self.rule, registry)
+        if self.rule.group == "district":
+            return [Subject("district", "柳东新区", "Liudong New District", None,
+                            tuple(r.device_id for r in rsus))]
+        members: dict[str, list[str]] = {}
+        for r in rsus:
+            assert r.parent_id is not None
+            members.setdefault(r.parent_id, []).append(r.device_id)
+        return [
+            Subject(i.id, i.name_zh, i.name_en, i.area, tuple(members[i.id]))
+            for i in registry.intersections
+            if i.id in members
+        ]
+
+    @property
+    def window_length(self):  # type: ignore[no-untyped-def]
+        return self.rule.timeout
+
+    def evaluate(
+        self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
+    ) -> list[Observation]:
+        devices = [d for s in subjects for d in s.devices]
+        up = online_rsus(conn, devices, now - self.rule.timeout, now)
+        window = Span(now - self.rule.timeout, now)
+        out = []
+        for s in subjects:
+            online = [d for d in s.devices if d in up]
+            rate = 100.0 * len(online) / len(s.devices)
+            offline = sorted(set(s.devices) - up)
+            evidence = {"online": len(online), "registered": len(s.devices), "offline": offline[:50]}
+            out.append(self.threshold_verdict(s, window, rate, evidence))
+        return out

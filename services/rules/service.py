@@ -1,0 +1,144 @@
+"""The rule service: the engine and the outbox dispatcher, each on its own thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from ingest.registry.model import Registry
+from ingest.settings import ConfigError, Settings
+from ingest.storage.migrate import connect
+from services.notify.outbox import Dispatcher, run_dispatcher
+from services.notify.routing import RoutingConfig, RoutingError, default_routing, load_routing
+from services.rules.engine import ENGINE_LOCK, Clock, CycleStats, RuleEngine, utcnow
+from services.rules.load import RuleError, default_pack, load_rules
+from services.rules.model import RuleBase
+
+log = logging.getLogger(__name__)
+
+
+def rule_paths(spec: str | None) -> list[Path]:
+    """The files named by ``ENVMON_RULES__PATH`` (files or directories, ":"-separated)."""
+    if not spec:
+        return default_pack()
+    out: list[Path] = []
+    for part in spec.split(":"):
+        p = Path(part)
+        out += sorted(p.glob("*.yaml")) if p.is_dir() else [p]
+    return out
+
+
+def load_configuration(
+    settings: Settings, registry: Registry
+) -> tuple[list[RuleBase], RoutingConfig]:
+    """Rules and routing, checked against each other; a problem is a ConfigError at start."""
+    try:
+        rules = load_rules(rule_paths(settings.rules.path), registry)
+    except RuleError as exc:
+        raise ConfigError(f"ENVMON_RULES__PATH: {exc}") from None
+    path = settings.notify.config_path
+    try:
+        routing = load_routing(Path(path)) if path else default_routing()
+    except RoutingError as exc:
+        raise ConfigError(f"ENVMON_NOTIFY__CONFIG_PATH: {exc}") from None
+    for rule in rules:
+        unknown = [r for r in rule.receivers if r not in routing.receivers]
+        if unknown:
+            raise ConfigError(f"rule {rule.id}: unknown receivers {unknown}")
+    return rules, routing
+
+
+class RuleService:
+    def __init__(
+        self,
+        settings: Settings,
+        db_url: str,
+        registry: Registry,
+        *,
+        rules: Sequence[RuleBase] | None = None,
+        routing: RoutingConfig | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        if rules is None or routing is None:
+            loaded_rules, loaded_routing = load_configuration(settings, registry)
+            rules = loaded_rules if rules is None else rules
+            routing = loaded_routing if routing is None else routing
+        self.settings = settings
+        self._url = db_url
+        self._schema = settings.database.schema_name
+        self.engine = RuleEngine(rules, registry, routing, clock)
+        self.dispatcher = Dispatcher(
+            routing,
+            retry_base_s=settings.notify.retry_base_s,
+            retry_cap_s=settings.notify.retry_cap_s,
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._engine_lock = threading.Lock()
+        self._conn: psycopg.Connection[TupleRow] | None = None
+        log.info("rule service: %d rules, %d receivers", len(rules), len(routing.receivers))
+
+    def _connect(self) -> psycopg.Connection[TupleRow]:
+        return connect(self._url, self._schema, autocommit=True)
+
+    def start(self) -> None:
+        for name, target in (("rules", self._run_engine), ("outbox", self._run_outbox)):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
+        self.dispatcher.close()
+
+    def cycle(self) -> CycleStats:
+        """One evaluation pass now (also used at the end of a demo run)."""
+        with self._engine_lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = self._locked_connection()
+            return self.engine.cycle(self._conn)
+
+    def _locked_connection(self) -> psycopg.Connection[TupleRow]:
+        """A connection holding the engine lock: one active engine per database."""
+        conn = self._connect()
+        waiting = False
+        while not self._stop.is_set():
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ENGINE_LOCK,)).fetchone()
+            if row and row[0]:
+                return conn
+            if not waiting:
+                log.info("another rule engine is active on this database; standing by")
+                waiting = True
+            self._stop.wait(5)
+        conn.close()
+        raise SystemExit(0)
+
+    def _run_engine(self) -> None:
+        delay = self.settings.rules.interval_s
+        while not self._stop.is_set():
+            try:
+                stats = self.cycle()
+                if stats.transitions:
+                    log.info("rules: %s", stats.transitions)
+                delay = self.settings.rules.interval_s
+            except psycopg.OperationalError as exc:
+                log.warning("rules: database unavailable (%s); retrying", exc.sqlstate or exc)
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                delay = min(delay * 2, 15.0)
+            except SystemExit:
+                return
+            self._stop.wait(delay)
+        if self._conn is not None:
+            self._conn.close()
+
+    def _run_outbox(self) -> None:
+        run_dispatcher(self.dispatcher, self._connect, self._stop)
