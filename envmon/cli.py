@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from envmon import rules_cli
 from envmon.embedded import EmbeddedError
 from ingest.mqtt import BrokerUnavailableError
 from ingest.settings import ConfigError, Settings, load_settings
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rate", type=_positive, default=25_000.0, help="offered messages per second")
     b.add_argument("--batch-size", type=int, default=None)
     b.set_defaults(func=cmd_bench)
+    rules_cli.add_parser(sub)
     return parser
 
 

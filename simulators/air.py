@@ -3,7 +3,7 @@
 PM2.5 has a seasonal level (winter haze), a daily cycle (morning and evening peaks, an
 afternoon low when the boundary layer is deep) and district-wide multi-day episodes;
 PM10 ≈ 1.4-1.8 x PM2.5; O3 peaks in the afternoon (higher in summer); NO2 and CO follow
-traffic; SO2 stays low. Overlay: ``pm25-episode``.
+traffic; SO2 stays low. Overlays: ``pm25-episode``, ``o3-episode``.
 """
 
 from __future__ import annotations
@@ -70,11 +70,16 @@ class AirSimulator(FeedSimulator):
         if level:
             target = 150 + 100 * unit(s, d, "episode-target") + 10 * smooth(t, 1800, s, d, "ep")
             pm25 += level * (clamp(target, 150.0, 250.0) - pm25)
+            pm25 += 0.8 * gauss(s, d, "episode-noise", t)  # analysers never read flat
         ratio = clamp(1.6 + 0.15 * smooth(t, 3 * 3600, s, d, "ratio"), 1.42, 1.78)
 
         road = traffic(h)
         summer = 1.0 - winter
         o3 = 25 + (50 + 90 * summer) * bump(h, 15, 2.8) * (1 + 0.15 * smooth(t, 3600, s, d, "o3"))
+        smog = self.level("o3-episode", d, ts)
+        if smog:
+            target = 200 + 60 * unit(s, d, "o3-target") + 8 * smooth(t, 1800, s, d, "o3e")
+            o3 += smog * (target - o3)
         no2 = (18 + 22 * bump(h, 8, 1.5) + 20 * bump(h, 18.5, 2)) * (1 + 0.3 * winter)
         no2 += 4 * smooth(t, 1800, s, d, "no2") + gauss(s, d, "no2", t)
         co = 0.55 + 0.25 * road + 0.1 * winter + 0.05 * smooth(t, 3600, s, d, "co")

@@ -10,6 +10,7 @@ from ingest.registry.model import Registry
 from ingest.topics import DEFAULT_ROOT
 from simulators._base import FeedSimulator, check_window
 from simulators.air import AirSimulator
+from simulators.faults import DeviceFaults
 from simulators.malformed import MalformedInjector
 from simulators.message import Message
 from simulators.scenarios import ActiveScenario, ScenarioRun, activate, resolve
@@ -73,6 +74,8 @@ class DistrictSimulator:
         self._sims = tuple(
             SIMULATORS[f](self.registry, self.seed, self._active, self.root) for f in self.feeds
         )
+        # one instance for the run: a stuck sensor keeps its first value across chunks
+        self._faults = DeviceFaults(self._active, self._injector, self.root)
         return self._sims
 
     @property
@@ -84,5 +87,9 @@ class DistrictSimulator:
         """Every message sent in ``[t0, t1)``, valid and malformed, in time order."""
         check_window(t0, t1)
         sims = self._sims if self._sims is not None else self._start((t0, t1))
-        merged = heapq.merge(*(s.messages(t0, t1) for s in sims), key=_send_time)
-        return self._injector.inject(merged)
+        faults = self._faults
+        streams = [faults.apply(heapq.merge(*(s.messages(t0, t1) for s in sims), key=_send_time))]
+        for fault in faults.releases(t0, t1):  # a buffering device sends its backlog
+            window = heapq.merge(*(s.messages(fault.start, fault.end) for s in sims), key=_send_time)
+            streams.append(faults.backlog(fault, window))
+        return self._injector.inject(heapq.merge(*streams, key=_send_time))

@@ -111,6 +111,16 @@ class MalformedInjector:
             if m.valid and self.rate and self._u(m, "inject") < self.rate:
                 yield self.corrupt(m)
 
+    def impossible(self, m: Message) -> Message:
+        """``m`` with one measurement replaced by a physically impossible value (a device
+        fault, not a glitch: its ``ts`` is kept)."""
+        parts = parse_topic(m.topic, self.root)
+        if parts is None:
+            raise ValueError(f"not a simulator topic: {m.topic!r}")
+        obj: dict[str, Any] = json.loads(m.payload)
+        topic, payload = self._impossible_value(m, parts, obj, m.ts)
+        return Message(m.ts, topic, payload, valid=False, reason=Reason.IMPOSSIBLE_VALUE.value)
+
     def _u(self, m: Message, *keys: object) -> float:
         return unit(self.seed, "malformed", m.topic, m.ts.isoformat(), *keys)
 

@@ -8,8 +8,8 @@ the seed (``pm25-episode`` takes every station). Without explicit times it is ac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ingest.registry.model import Registry
@@ -46,6 +46,14 @@ def _dmas(r: Registry) -> list[str]:
 
 def _served_intersections(r: Registry) -> list[str]:
     return sorted({u.intersection for u in r.rsus})
+
+
+def _devices(r: Registry) -> list[str]:
+    return sorted(d.device_id for d in r.devices() if d.device_type != "dma")
+
+
+def _fault(name: str, description: str) -> Scenario:
+    return Scenario(name, description, "device", _devices)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -85,18 +93,39 @@ SCENARIOS: dict[str, Scenario] = {
             "intersection",
             _served_intersections,
         ),
+        Scenario(
+            "o3-episode",
+            "photochemical smog: every station's O3 builds up to 200-260 µg/m³",
+            "air_station",
+            _stations,
+            every_target=True,
+            ramp=timedelta(hours=2),
+        ),
+        Scenario(
+            "pc5-fault",
+            "the RSUs of one intersection stay online but receive no BSM",
+            "intersection",
+            _served_intersections,
+        ),
+        _fault("device-silent", "a device publishes nothing"),
+        _fault("device-buffered", "a device buffers its messages and sends them at the end"),
+        _fault("sensor-stuck", "a device's measurements repeat one value (flat line)"),
+        _fault("impossible-values", "a device sends a physically impossible value every time"),
+        _fault("sensor-set", "a device reports the given values (params: measure: value)"),
     )
 }
 
 
 @dataclass(frozen=True)
 class ScenarioRun:
-    """A request for one scenario in a run; unset fields are chosen by ``activate``."""
+    """A request for one scenario in a run; unset fields are chosen by ``activate``.
+    ``params`` are the scenario's settings (``sensor-set``: measurement → value)."""
 
     name: str
     targets: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    params: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str) -> ScenarioRun:
@@ -112,6 +141,7 @@ class ActiveScenario:
     start: datetime
     end: datetime
     ramp: timedelta = timedelta(0)
+    params: Mapping[str, float] = field(default_factory=dict)
 
     def level(self, target: str, t: datetime) -> float:
         """0 outside ``[start, end)`` or for another target; ramps 0→1→0 at the edges."""
@@ -173,5 +203,5 @@ def activate(
             )
         s, e = run.start or start, run.end or end
         ramp = min(spec.ramp, (e - s) / 4)
-        out.append(ActiveScenario(run.name, targets, s, e, ramp))
+        out.append(ActiveScenario(run.name, targets, s, e, ramp, run.params))
     return tuple(out)

@@ -4,7 +4,8 @@ Counters follow traffic (busy by day, quiet at night): BSM received scales with 
 intersection's size; MAP is sent at ~1 Hz (≈60 a minute), SPAT at ~10 Hz (≈600); RSI/RSM
 stay small except while the RSU broadcasts a road event. Events (RSI: accidents, roadworks,
 congestion, hazards, weather; RSM: vulnerable road users) occur at random hours, fixed by
-the seed. Overlay: ``rsu-outage`` (every RSU of an intersection publishes nothing).
+the seed. Overlays: ``rsu-outage`` (every RSU of an intersection publishes nothing) and
+``pc5-fault`` (its RSUs stay online but receive no BSM).
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ class V2xSimulator(FeedSimulator):
         ix = self._rsus[d].intersection
         size = 3000 + 9000 * unit(s, ix, "size")  # BSM a minute at the busiest hour
         bsm = size * busy * max(0.0, 1 + 0.1 * gauss(s, d, "bsm", seq))
+        if self.level("pc5-fault", ix, ts):
+            bsm = 0.0
         event = self._broadcasting(d, to_us(ts))
         rsi = int(3 * unit(s, d, "rsi", seq))
         rsm = int(busy * 8 + 3 * unit(s, d, "rsm", seq))

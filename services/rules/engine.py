@@ -77,7 +77,7 @@ class RuleEngine:
         t0 = time.perf_counter()
         now = self.clock()
         if self.started is None:
-            self.started = now
+            self.started = self._started(conn, now)
         stats = CycleStats()
         for ev in self.evaluators:
             with conn.transaction():
@@ -85,6 +85,20 @@ class RuleEngine:
         stats.seconds = time.perf_counter() - t0
         self.last = stats
         return stats
+
+    def _started(self, conn: Conn, now: datetime) -> datetime:
+        """When evaluation began on this database; a restart keeps it (no second warm-up),
+        a replay that goes back in time starts afresh."""
+        with conn.transaction():
+            row = conn.execute("SELECT started_at FROM rule_engine WHERE id = 1").fetchone()
+            if row is not None and row[0] <= now:
+                return row[0]  # type: ignore[no-any-return]
+            conn.execute(
+                "INSERT INTO rule_engine (id, started_at) VALUES (1, %s)"
+                " ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at",
+                (now,),
+            )
+        return now
 
     # -- state ---------------------------------------------------------------------------
 

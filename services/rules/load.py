@@ -80,7 +80,7 @@ def check_references(rule: RuleBase, registry: Registry) -> None:
     areas = {a.code for a in registry.areas}
     if bad := sorted(set(rule.devices.areas) - areas):
         raise ValueError(f"unknown areas {bad} (valid: {', '.join(sorted(areas))})")
-    types = {d.device_type for d in registry.devices() if d.feed == rule.feed}
+    types = {t for k in FEEDS[rule.feed].kinds for t in k.device_types}
     if bad := sorted(set(rule.devices.types) - types):
         raise ValueError(f"unknown {rule.feed} device types {bad} (valid: {', '.join(sorted(types))})")
 

@@ -1,6 +1,8 @@
 """The alert state machine of one (rule, subject): a pure fold over its evaluations.
 
-Each evaluation says breach, safe, or nothing (not enough data). A breach opens a pending
+Each evaluation says breach, safe, or nothing (not enough data). Hold and clear times
+count from the end of the first window that showed the breach (or the clearing): the
+moment it became known in measurement time. A breach opens a pending
 alert; once it has held for ``hold.windows`` evaluations and ``hold.duration`` the alert
 fires. A firing alert resolves after ``clear.windows`` evaluations (and ``clear.hold``)
 past the clear level; between the trip and clear levels it stays firing (hysteresis), so a
@@ -51,7 +53,7 @@ def step(state: SubjectState, v: Verdict, hold: Hold, clear: Clear) -> tuple[Sub
         return state, None
     if v.breach:
         streak = state.breach_streak + 1 if state.phase != "ok" else 1
-        since = state.breach_since if state.phase != "ok" else v.start
+        since = state.breach_since if state.phase != "ok" else v.end
         if state.phase == "firing":
             return replace(state, clear_since=None, clear_streak=0), "update"
         if _held(streak, since, v.end, hold.windows, hold):
@@ -64,7 +66,7 @@ def step(state: SubjectState, v: Verdict, hold: Hold, clear: Clear) -> tuple[Sub
         if not v.cleared:  # between the trip and the clear level: keep firing
             return replace(state, clear_since=None, clear_streak=0), None
         cstreak = state.clear_streak + 1
-        csince = state.clear_since or v.start
+        csince = state.clear_since or v.end
         if _held(cstreak, csince, v.end, clear.windows, clear):
             return SubjectState(), "resolved"
         return replace(state, clear_since=csince, clear_streak=cstreak), None

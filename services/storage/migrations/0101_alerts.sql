@@ -100,3 +100,10 @@ CREATE TABLE air_aqi_hourly (
     computed_at        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (device_id, hour)
 );
+
+-- When the rule engine first ran on this database (service clock): silence rules wait
+-- one period after it before judging, so devices have had the time to report.
+CREATE TABLE rule_engine (
+    id         integer PRIMARY KEY CHECK (id = 1),
+    started_at timestamptz NOT NULL
+);
