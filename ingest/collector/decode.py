@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,18 @@ class Rejected:
     detail: str
     device_id: str | None = None
     feed: str | None = None
+    ts: datetime | None = None  # the payload's own time, when it could be read
+
+
+def payload_time(payload: bytes) -> datetime | None:
+    """The ``ts`` of a refused payload if it is readable (to place a faulty device's
+    refusals on measurement time), else None."""
+    try:
+        obj = json.loads(payload)
+        ts = datetime.fromisoformat(obj["ts"]) if isinstance(obj, dict) else None
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+    return ts if ts is not None and ts.utcoffset() is not None else None
 
 
 def classify(exc: ValidationError) -> tuple[Reason, str]:
@@ -106,7 +119,7 @@ class Decoder:
             msg = kind.model.model_validate_json(payload)
         except ValidationError as exc:
             reason, detail = classify(exc)
-            return Rejected(reason, detail, parts.device_id, parts.feed)
+            return Rejected(reason, detail, parts.device_id, parts.feed, payload_time(payload))
         if msg.ts - received_at > self.future_tolerance:
             return Rejected(
                 Reason.FUTURE_TIMESTAMP,

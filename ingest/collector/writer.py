@@ -212,10 +212,12 @@ class BatchWriter:
         self, cur: psycopg.Cursor[TupleRow], dead: list[tuple[Inbound, Rejected]]
     ) -> None:
         with cur.copy(
-            "COPY dead_letter (received_at, topic, payload, reason, detail, device_id, feed)"
-            " FROM STDIN (FORMAT BINARY)"
+            "COPY dead_letter (received_at, topic, payload, reason, detail, device_id, feed,"
+            " device_ts) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["timestamptz", "text", "bytea", "text", "text", "text", "text"])
+            copy.set_types(
+                ["timestamptz", "text", "bytea", "text", "text", "text", "text", "timestamptz"]
+            )
             for item, rej in dead:
                 topic = item.topic.decode("utf-8", "replace").replace("\x00", "\ufffd")
                 copy.write_row(
@@ -227,5 +229,6 @@ class BatchWriter:
                         rej.detail.replace("\x00", "\ufffd"),
                         rej.device_id,
                         rej.feed,
+                        rej.ts,
                     )
                 )

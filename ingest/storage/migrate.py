@@ -60,6 +60,7 @@ def _migrations() -> list[Migration]:
     ]
     out.append(Migration(4, "rollups", _rollups, "code:rollups-v1"))
     out.append(sql_migration("ingest.storage", 5, "device_latest", "0005_device_latest.sql"))
+    out.append(sql_migration("ingest.storage", 6, "dead_letter_ts", "0006_dead_letter_ts.sql"))
     return out
 
 

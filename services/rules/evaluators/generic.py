@@ -280,7 +280,8 @@ class FlatlineEvaluator(Evaluator[FlatlineRule]):
 
 
 class DeadLetterEvaluator(Evaluator[DeadLetterRule]):
-    """Counts refused messages by the collector's receive time, on the service clock."""
+    """Counts a device's refused messages over the window before the service clock, by
+    the payloads' own times (the collector stores them where it can read them)."""
 
     mode = "clock"
 
@@ -297,8 +298,8 @@ class DeadLetterEvaluator(Evaluator[DeadLetterRule]):
         rule = self.rule
         start = now - self.window_length
         rows = conn.execute(
-            "SELECT device_id, count(*) FROM dead_letter WHERE received_at > %s"
-            " AND received_at <= %s AND feed = %s AND reason = ANY(%s) AND device_id = ANY(%s)"
+            "SELECT device_id, count(*) FROM dead_letter WHERE device_ts > %s"
+            " AND device_ts <= %s AND feed = %s AND reason = ANY(%s) AND device_id = ANY(%s)"
             " GROUP BY device_id",
             (start, now, rule.feed, list(rule.reasons), [s.id for s in subjects]),
         ).fetchall()
