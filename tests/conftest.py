@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.collectors", "tests.fixtures.proxy"]
+pytest_plugins = [
+    "tests.fixtures.servers",
+    "tests.fixtures.collectors",
+    "tests.fixtures.proxy",
+    "tests.fixtures.receivers",
+]

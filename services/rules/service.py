@@ -105,6 +105,19 @@ class RuleService:
                 self._conn = self._locked_connection()
             return self.engine.cycle(self._conn)
 
+    def catch_up(self, max_cycles: int = 20) -> None:
+        """Evaluate until nothing is left (after the data stopped: the end of a demo)."""
+        self._stop.clear()
+        try:
+            for _ in range(max_cycles):
+                if not self.cycle().evaluations:
+                    break
+        finally:
+            self._stop.set()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
     def _locked_connection(self) -> psycopg.Connection[TupleRow]:
         """A connection holding the engine lock: one active engine per database."""
         conn = self._connect()

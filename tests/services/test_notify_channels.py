@@ -8,18 +8,13 @@ import email
 import email.policy
 import hashlib
 import hmac
-import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -39,95 +34,13 @@ from services.notify.channels import (
 )
 from services.notify.notice import Notice, SubjectLine
 from services.notify.routing import RoutingError, default_routing, load_routing
+from tests.fixtures.receivers import HttpServer, Reply
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "notify.example.yaml"
 WECOM_KEY = "wecom-key-0123456789"
 DING_TOKEN = "ding-token-abcdef"  # noqa: S105 - a test value
 DING_SECRET = "SECtest-secret-不要泄露"  # noqa: S105 - a test value
 FIXED_NOW = 1764469260.123  # 2025-11-30 02:21:00.123Z
-
-
-# --- a real HTTP server ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int = 200
-    body: bytes = b'{"errcode": 0, "errmsg": "ok"}'
-    hang: bool = False  # never answer (until the test ends)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class HttpServer:
-    port: int
-    replies: list[Reply] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path_and_query: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path_and_query}"
-
-    def next_reply(self) -> Reply:
-        return self.replies.pop(0) if self.replies else Reply()
-
-
-def _handler_for(state: list[HttpServer]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            server = state[0]
-            length = int(self.headers.get("Content-Length", "0"))
-            parts = urlsplit(self.path)
-            server.requests.append(
-                Recorded(
-                    path=parts.path,
-                    query=parse_qs(parts.query),
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length),
-                )
-            )
-            reply = server.next_reply()
-            if reply.hang:
-                server.release.wait(10)
-                self.close_connection = True
-                return
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
-@pytest.fixture
-def http_server() -> Iterator[HttpServer]:
-    state: list[HttpServer] = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
-    server = HttpServer(port=int(httpd.server_address[1]))
-    state.append(server)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 # --- a real SMTP server ---------------------------------------------------------------

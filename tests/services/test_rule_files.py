@@ -1,0 +1,101 @@
+"""Rule files: the default pack loads; a bad file is refused with file, rule and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envmon.cli import main
+from ingest.registry import Registry, load_registry
+from services.rules import RuleError, default_pack, load_rules
+
+GOOD = """
+rules:
+  - id: my-nh3
+    title: {zh: 氨氮, en: NH3-N}
+    kind: window
+    feed: wastewater
+    devices: {ids: [wwtp-guantang]}
+    measure: effluent_nh3n_mgl
+    window: {type: rolling, length: 1h}
+    aggregate: mean
+    condition: {op: ">", threshold: 5}
+    clear: {level: 4}
+    severity: major
+"""
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return load_registry()
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_default_pack_loads_one_file_per_feed(registry: Registry) -> None:
+    files = default_pack()
+    assert [p.stem for p in files] == ["air", "v2x", "wastewater", "water"]
+    rules = load_rules(files, registry)
+    assert len({r.id for r in rules}) == len(rules) > 30
+    assert {r.feed for r in rules} == {"air", "v2x", "wastewater", "water"}
+
+
+def test_a_good_file_loads(tmp_path: Path, registry: Registry) -> None:
+    [rule] = load_rules([_write(tmp_path, GOOD)], registry)
+    assert rule.id == "my-nh3"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (("feed: wastewater", "feed: sewage"), "feed"),
+        (("measure: effluent_nh3n_mgl", "measure: effluent_nh4_mgl"), "no numeric measure"),
+        (("ids: [wwtp-guantang]", "ids: [wwtp-nowhere]"), "unknown wastewater devices"),
+        (("{ids: [wwtp-guantang]}", "{areas: [atlantis]}"), "unknown areas"),
+        (("{ids: [wwtp-guantang]}", "{types: [rsu]}"), "unknown wastewater device types"),
+        (("clear: {level: 4}", "clear: {level: 6}"), "must be <= the threshold"),
+        (("kind: window", "kind: teleport"), "kind"),
+        (("length: 1h", "length: soon"), "not a duration"),
+        (("severity: major", "severity: apocalyptic"), "severity"),
+    ],
+)
+def test_a_bad_rule_is_refused_with_its_reason(
+    tmp_path: Path, registry: Registry, change: tuple[str, str], reason: str
+) -> None:
+    path = _write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(RuleError) as err:
+        load_rules([path], registry)
+    assert err.value.file == str(path)
+    assert err.value.rule_id == "my-nh3"
+    assert reason in err.value.reason
+    assert str(path) in str(err.value)
+    assert "my-nh3" in str(err.value)
+
+
+def test_yaml_errors_name_the_line(tmp_path: Path, registry: Registry) -> None:
+    path = _write(tmp_path, "rules:\n  - id: [unclosed\n")
+    with pytest.raises(RuleError, match="line"):
+        load_rules([path], registry)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path, registry: Registry) -> None:
+    path = _write(tmp_path, GOOD + GOOD.replace("rules:\n", ""))
+    with pytest.raises(RuleError, match="already used"):
+        load_rules([path], registry)
+
+
+def test_rules_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = _write(tmp_path, GOOD)
+    assert main(["rules", "check", str(good), *map(str, default_pack())]) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("effluent_nh3n_mgl", "nh3"), "utf-8")
+    assert main(["rules", "check", str(good), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml: rule my-nh3" in err
+    assert "nh3" in err
