@@ -49,8 +49,18 @@ def cmd_list(settings: Settings, _args: argparse.Namespace) -> int:
 
     rules, _ = load_configuration(settings, load_registry())
     for r in rules:
-        print(json.dumps({"id": r.id, "kind": getattr(r, "kind", ""), "feed": r.feed,
-                          "severity": r.severity, "title": r.title.zh}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "id": r.id,
+                    "kind": getattr(r, "kind", ""),
+                    "feed": r.feed,
+                    "severity": r.severity,
+                    "title": r.title.zh,
+                },
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 
@@ -121,8 +131,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.set_defaults(func=cmd_check)
     t = rules.add_parser("test", help="replay scenario files and compare the alerts")
     t.add_argument("files", type=Path, nargs="+")
-    t.add_argument("--rules", type=Path, action="append", default=[],
-                   help="rule files to test (default: the packaged pack)")
+    t.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        default=[],
+        help="rule files to test (default: the packaged pack)",
+    )
     t.add_argument("--print", action="store_true", help="print the outcome as an expect block")
     t.set_defaults(func=cmd_test)
     r = rules.add_parser("run", help="run the rule service against the configured database")

@@ -246,8 +246,14 @@ def run_scenario(
             while now < end:
                 t1 = min(end, now + spec.step)
                 batch = [
-                    Inbound(m.topic.encode(), m.payload, 0, 1, m.ts,
-                            decoder.decode(m.topic.encode(), m.payload, m.ts))
+                    Inbound(
+                        m.topic.encode(),
+                        m.payload,
+                        0,
+                        1,
+                        m.ts,
+                        decoder.decode(m.topic.encode(), m.payload, m.ts),
+                    )
                     for m in sim.messages(now, t1)
                 ]
                 if batch:

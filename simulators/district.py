@@ -90,6 +90,8 @@ class DistrictSimulator:
         faults = self._faults
         streams = [faults.apply(heapq.merge(*(s.messages(t0, t1) for s in sims), key=_send_time))]
         for fault in faults.releases(t0, t1):  # a buffering device sends its backlog
-            window = heapq.merge(*(s.messages(fault.start, fault.end) for s in sims), key=_send_time)
+            window = heapq.merge(
+                *(s.messages(fault.start, fault.end) for s in sims), key=_send_time
+            )
             streams.append(faults.backlog(fault, window))
         return self._injector.inject(heapq.merge(*streams, key=_send_time))

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import os
 import re
 import sys
-import tempfile
 import types
 import typing
 from collections.abc import Iterator
@@ -38,6 +36,9 @@ from ingest.registry.store import load_registry
 from ingest.settings import IngestSettings
 from ingest.topics import DEFAULT_ROOT, DEVICE_ID, parse_topic, topic_for
 from simulators.district import SIMULATORS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import readme_section  # the tools directory is not a package
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN = "<!-- contract:begin -->"
@@ -322,32 +323,15 @@ def render(registry: Registry | None = None) -> str:
 
 
 def _split(text: str) -> tuple[str, str, str]:
-    """README text before the section (up to and with BEGIN), the section, and the rest."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise ValueError(f"README.md must hold exactly one {BEGIN} and one {END}")
-    head, rest = text.split(BEGIN)
-    body, tail = rest.split(END)
-    if not body.startswith("\n"):
-        raise ValueError(f"{BEGIN} must end its line")
-    return head + BEGIN + "\n", body[1:], END + tail
+    return readme_section.split(text, BEGIN, END)
 
 
 def current_section(readme: Path = README) -> str:
-    return _split(readme.read_text(encoding="utf-8"))[1]
+    return readme_section.current(BEGIN, END, readme)
 
 
 def write_section(section: str, readme: Path = README) -> bool:
-    """Replace only the text between the markers; True when the file changed."""
-    text = readme.read_text(encoding="utf-8")  # re-read: others edit the rest concurrently
-    head, old, tail = _split(text)
-    if old == section:
-        return False
-    fd, tmp = tempfile.mkstemp(dir=readme.parent, prefix=".README.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(head + section + tail)
-    os.chmod(tmp, readme.stat().st_mode & 0o777)
-    Path(tmp).replace(readme)
-    return True
+    return readme_section.write(section, BEGIN, END, readme)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,10 @@
 """Batched, idempotent writes: COPY into a staging table, then insert what is new.
 
 One transaction per batch holds the feed rows, the dead letters, each device's newest
-measurement time (``device_latest``) and the rollup bookkeeping, so a batch is either wholly stored or not at all — and is only
-acknowledged to the broker afterwards. ``ON CONFLICT DO NOTHING`` on
-(device_id, ts) turns a redelivered message into a counted duplicate.
+measurement time (``device_latest``) and the rollup bookkeeping, so a batch is either
+wholly stored or not at all — and is only acknowledged to the broker afterwards.
+``ON CONFLICT DO NOTHING`` on (device_id, ts) turns a redelivered message into a counted
+duplicate.
 """
 
 from __future__ import annotations

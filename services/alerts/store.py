@@ -40,8 +40,15 @@ class Context:
     routing: RoutingConfig
 
 
-def _event(conn: Conn, alert_id: int, transition: str, at: datetime, detail: dict[str, Any],
-           actor: str | None = None) -> int:
+def _event(
+    conn: Conn,
+    alert_id: int,
+    transition: str,
+    at: datetime,
+    detail: dict[str, Any],
+    *,
+    actor: str | None = None,
+) -> int:
     row = conn.execute(
         "INSERT INTO alert_event (alert_id, transition, at, actor, detail)"
         " VALUES (%s, %s, %s, %s, %s) RETURNING id",
@@ -58,8 +65,19 @@ def open_alert(conn: Conn, ctx: Context, obs: Observation, since: datetime, stat
         " severity, state, value, evidence, window_start, window_end, started_at, fired_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (
-            rule.id, s.id, s.name_zh, s.name_en, s.area, rule.feed, rule.severity, state,
-            v.value, _json(obs.evidence), v.start, v.end, since,
+            rule.id,
+            s.id,
+            s.name_zh,
+            s.name_en,
+            s.area,
+            rule.feed,
+            rule.severity,
+            state,
+            v.value,
+            _json(obs.evidence),
+            v.start,
+            v.end,
+            since,
             v.end if state == "firing" else None,
         ),
     ).fetchone()
@@ -67,7 +85,9 @@ def open_alert(conn: Conn, ctx: Context, obs: Observation, since: datetime, stat
     alert_id = int(row[0])
     event = _event(conn, alert_id, state, v.end, obs.evidence)
     if state == "firing":
-        enqueue(conn, ctx, alert_id, event, "firing", obs, v.end)
+        enqueue(
+            conn, ctx, alert_id=alert_id, event_id=event, transition="firing", obs=obs, at=v.end
+        )
     return alert_id
 
 
@@ -79,7 +99,7 @@ def fire(conn: Conn, ctx: Context, alert_id: int, obs: Observation) -> None:
         (v.end, v.value, _json(obs.evidence), v.start, v.end, alert_id),
     )
     event = _event(conn, alert_id, "firing", v.end, obs.evidence)
-    enqueue(conn, ctx, alert_id, event, "firing", obs, v.end)
+    enqueue(conn, ctx, alert_id=alert_id, event_id=event, transition="firing", obs=obs, at=v.end)
 
 
 def update(conn: Conn, alert_id: int, obs: Observation) -> None:
@@ -103,29 +123,50 @@ def close(conn: Conn, ctx: Context, alert_id: int, obs: Observation, *, discarde
         return
     event = _event(conn, alert_id, "discarded" if discarded else "resolved", v.end, obs.evidence)
     if not discarded and row[0] is not None:
-        enqueue(conn, ctx, alert_id, event, "resolved", obs, v.end)
+        enqueue(
+            conn, ctx, alert_id=alert_id, event_id=event, transition="resolved", obs=obs, at=v.end
+        )
 
 
-def enqueue(conn: Conn, ctx: Context, alert_id: int, event_id: int, transition: str,
-            obs: Observation, at: datetime) -> int:
+def enqueue(
+    conn: Conn,
+    ctx: Context,
+    *,
+    alert_id: int,
+    event_id: int,
+    transition: str,
+    obs: Observation,
+    at: datetime,
+) -> int:
     """Outbox rows for every receiver (and each of its channels) of this transition."""
     rule, s, routing = ctx.rule, ctx.subject, ctx.routing
     receivers = routing.receivers_for(rule.feed, rule.id, rule.severity, s.area)
     receivers += [r for r in rule.receivers if r not in receivers]
-    notice = notice_facts(ctx, obs, transition, at)
+    notice = notice_facts(ctx, obs, at)
     n = 0
     for receiver in receivers:
         known = routing.receivers.get(receiver)
-        channels = list(range(len(known.channels))) if known is not None else []
+        channels: list[int | None] = list(range(len(known.channels))) if known else []
         for channel in channels or [None]:
-            key = f"alert-{alert_id}-{transition}-{event_id}-{receiver}-{channel if channel is not None else 'none'}"
+            slot = "none" if channel is None else str(channel)
+            key = f"alert-{alert_id}-{transition}-{event_id}-{receiver}-{slot}"
             conn.execute(
                 "INSERT INTO notification (alert_id, event_id, rule_id, transition, receiver,"
                 " channel, area, idempotency_key, notice, state)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (idempotency_key) DO NOTHING",
-                (alert_id, event_id, rule.id, transition, receiver, channel, s.area, key,
-                 _json(notice), "pending" if channel is not None else "no_channel"),
+                (
+                    alert_id,
+                    event_id,
+                    rule.id,
+                    transition,
+                    receiver,
+                    channel,
+                    s.area,
+                    key,
+                    _json(notice),
+                    "pending" if channel is not None else "no_channel",
+                ),
             )
             n += 1
     return n
@@ -139,12 +180,16 @@ def _panel_link(ctx: Context, obs: Observation) -> str | None:
     v = obs.verdict
     span = max(v.end - v.start, v.end - v.end)
     start = int((v.start - span).timestamp() * 1000)
-    end = int((v.end + span).timestamp() * 1000) if span else int(v.end.timestamp() * 1000) + 3_600_000
+    end = (
+        int((v.end + span).timestamp() * 1000)
+        if span
+        else int(v.end.timestamp() * 1000) + 3_600_000
+    )
     link = f"{base}/d/{uid}?from={start}&to={end}&var-device={ctx.subject.id}"
     return f"{link}&viewPanel={panel_id}" if panel_id else link
 
 
-def notice_facts(ctx: Context, obs: Observation, transition: str, at: datetime) -> dict[str, Any]:
+def notice_facts(ctx: Context, obs: Observation, at: datetime) -> dict[str, Any]:
     """Everything the message needs, frozen at the transition (the dispatcher groups and
     renders them; a rule file edited later does not change a queued message)."""
     rule, s, v = ctx.rule, ctx.subject, obs.verdict

@@ -60,9 +60,11 @@ def build_notice(
 ) -> Notice:
     """One message for a group of queued rows (same rule, transition, area, receiver)."""
     first = facts[0]
-    key = keys[0] if len(keys) == 1 else "group-" + hashlib.sha256(
-        "\n".join(sorted(keys)).encode()
-    ).hexdigest()[:32]
+    key = (
+        keys[0]
+        if len(keys) == 1
+        else "group-" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
+    )
     known = routing.receivers.get(receiver)
     subjects = sorted((_subject(f["subject"]) for f in facts), key=lambda s: s.subject)
     return Notice(
@@ -116,9 +118,8 @@ class Dispatcher:
             self._http.close()
 
     def backoff_s(self, attempts: int) -> float:
-        return min(self.retry_cap_s, self.retry_base_s * 2 ** max(0, attempts - 1)) * (
-            0.75 + 0.5 * random.random()  # noqa: S311 - jitter, not security
-        )
+        base: float = min(self.retry_cap_s, self.retry_base_s * 2.0 ** max(0, attempts - 1))
+        return base * (0.75 + 0.5 * random.random())  # noqa: S311 - jitter, not security
 
     def form_batches(self, conn: Conn) -> None:
         """Group the rows that have waited ``group_wait_s`` into batches."""
@@ -174,7 +175,12 @@ class Dispatcher:
         return None
 
     def _record(
-        self, conn: Conn, batch: int, attempts: int, error: DeliveryError | None, stats: DispatchStats
+        self,
+        conn: Conn,
+        batch: int,
+        attempts: int,
+        error: DeliveryError | None,
+        stats: DispatchStats,
     ) -> None:
         if error is None:
             conn.execute(

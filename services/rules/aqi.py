@@ -1,6 +1,7 @@
 """China's Air Quality Index (AQI) per HJ 633-2012 and HJ 633-2026 — pure functions, no I/O.
 
-Reference: ``/work/shared/domain/STANDARDS.md`` §1. The edition is chosen by measurement time:
+Reference: HJ 633-2012 and HJ 633-2026 (the standards' own tables). The edition is chosen
+by measurement time:
 HJ 633-2026 applies from 2026-03-01 00:00 Asia/Shanghai, HJ 633-2012 before.
 
 Units: µg/m³ for SO2, NO2, O3, PM10 and PM2.5; mg/m³ for CO.
@@ -65,7 +66,7 @@ def edition_for(ts: datetime) -> Edition:
 
 
 # --------------------------------------------------------------------------------------------
-# Breakpoint table (STANDARDS.md §1.1; HJ 633-2012 Table 1, HJ 633-2026 Table 3)
+# Breakpoint table (HJ 633-2012 Table 1, HJ 633-2026 Table 3)
 
 
 class Breakpoint(NamedTuple):
@@ -145,7 +146,7 @@ def _table_key(
     if edition not in EDITIONS:
         raise ValueError(f"unknown edition {edition!r}")
     if pollutant in ("pm10", "pm25") and averaging == "1h":
-        averaging = "24h"  # STANDARDS 1.2: 1-h PM on the daily-mean breakpoints
+        averaging = "24h"  # HJ 633-2026 §4.2: 1-h PM on the daily-mean breakpoints
     key = (pollutant, averaging, edition)
     if key not in BREAKPOINTS:
         raise ValueError(f"HJ 633 has no {averaging} IAQI scale for {pollutant}")
@@ -169,7 +170,7 @@ def _exact_concentration(pollutant: Pollutant, concentration: float, edition: Ed
 def iaqi(
     pollutant: Pollutant, concentration: float, averaging: Averaging, edition: Edition
 ) -> int | None:
-    """Individual AQI of one pollutant (STANDARDS.md §1.2 to 1.3), rounded up to an integer.
+    """Individual AQI of one pollutant (HJ 633 §4.2 formula and rounding), rounded up to an integer.
 
     ``averaging`` "1h" for PM10/PM2.5 uses the 24-h breakpoints; "8h" exists for O3 only.
     Returns None only for the 2012 over-range notes (SO2 1-h > 800, O3 8-h > 800), where the
@@ -191,7 +192,7 @@ def iaqi(
 
 
 # --------------------------------------------------------------------------------------------
-# Levels and categories (STANDARDS.md §1.5)
+# Levels and categories (HJ 633 Table 2 / Table 1, Appendix A)
 
 CATEGORIES: Final[tuple[tuple[int, int, str, str, str], ...]] = (
     # (level, highest AQI of the level, 类别, English, colour)

@@ -128,8 +128,14 @@ class RuleEngine:
                 " updated_at = now()",
                 [
                     (
-                        rule_id, s, r.cursor, r.state.phase, r.state.breach_since,
-                        r.state.breach_streak, r.state.clear_since, r.state.clear_streak,
+                        rule_id,
+                        s,
+                        r.cursor,
+                        r.state.phase,
+                        r.state.breach_since,
+                        r.state.breach_streak,
+                        r.state.clear_since,
+                        r.state.clear_streak,
                         r.alert_id,
                     )
                     for s, r in dirty
@@ -138,7 +144,9 @@ class RuleEngine:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def _evaluate(self, conn: Conn, ev: Evaluator[RuleBase], now: datetime, stats: CycleStats) -> None:
+    def _evaluate(
+        self, conn: Conn, ev: Evaluator[RuleBase], now: datetime, stats: CycleStats
+    ) -> None:
         rows = self._load(conn, ev.rule.id)
         subjects = {s.id: s for s in ev.subjects}
         if ev.mode == "clock":
@@ -146,7 +154,15 @@ class RuleEngine:
             if now - self.started < ev.window_length:
                 return  # warming up: devices have not had the time to report yet
             for obs in ev.evaluate(conn, Span(now - ev.window_length, now), ev.subjects, now):
-                self._apply(conn, ev, subjects[obs.subject], rows, obs, now, stats)
+                self._apply(
+                    conn,
+                    ev,
+                    subject=subjects[obs.subject],
+                    rows=rows,
+                    obs=obs,
+                    cursor=now,
+                    stats=stats,
+                )
         else:
             marks = self._watermarks(conn, ev)
             for sid, mark in marks.items():
@@ -157,9 +173,19 @@ class RuleEngine:
                 cursors = {s: rows[s].cursor for s in marks}
                 until = max(marks.values(), default=now)
                 for obs in ev.observe(conn, cursors, until):
-                    self._apply(conn, ev, subjects[obs.subject], rows, obs, obs.verdict.end, stats)
+                    self._apply(
+                        conn,
+                        ev,
+                        subject=subjects[obs.subject],
+                        rows=rows,
+                        obs=obs,
+                        cursor=obs.verdict.end,
+                        stats=stats,
+                    )
             else:
-                self._windows(conn, ev, rows, marks, subjects, now, stats)
+                self._windows(
+                    conn, ev, rows=rows, marks=marks, subjects=subjects, now=now, stats=stats
+                )
         self._save(conn, ev.rule.id, rows)
 
     def _watermarks(self, conn: Conn, ev: Evaluator[RuleBase]) -> dict[str, datetime]:
@@ -176,6 +202,7 @@ class RuleEngine:
         self,
         conn: Conn,
         ev: Evaluator[RuleBase],
+        *,
         rows: dict[str, _Row],
         marks: dict[str, datetime],
         subjects: dict[str, Subject],
@@ -195,12 +222,21 @@ class RuleEngine:
                 if not obs.ready:  # e.g. the day's bills are not in yet: ask again later
                     blocked.add(obs.subject)
                     continue
-                self._apply(conn, ev, subjects[obs.subject], rows, obs, span.end, stats)
+                self._apply(
+                    conn,
+                    ev,
+                    subject=subjects[obs.subject],
+                    rows=rows,
+                    obs=obs,
+                    cursor=span.end,
+                    stats=stats,
+                )
 
     def _apply(
         self,
         conn: Conn,
         ev: Evaluator[RuleBase],
+        *,
         subject: Subject,
         rows: dict[str, _Row],
         obs: Observation,

@@ -82,7 +82,9 @@ def check_references(rule: RuleBase, registry: Registry) -> None:
         raise ValueError(f"unknown areas {bad} (valid: {', '.join(sorted(areas))})")
     types = {t for k in FEEDS[rule.feed].kinds for t in k.device_types}
     if bad := sorted(set(rule.devices.types) - types):
-        raise ValueError(f"unknown {rule.feed} device types {bad} (valid: {', '.join(sorted(types))})")
+        raise ValueError(
+            f"unknown {rule.feed} device types {bad} (valid: {', '.join(sorted(types))})"
+        )
 
 
 def load_rules(paths: Iterable[Path], registry: Registry) -> list[RuleBase]:

@@ -42,12 +42,16 @@ class SubjectState:
     clear_streak: int = 0
 
 
-def _held(streak: int, since: datetime | None, now: datetime, windows: int, hold: Hold | Clear) -> bool:
+def _held(
+    streak: int, since: datetime | None, now: datetime, windows: int, hold: Hold | Clear
+) -> bool:
     duration = hold.duration if isinstance(hold, Hold) else hold.hold
     return streak >= windows and since is not None and now - since >= duration
 
 
-def step(state: SubjectState, v: Verdict, hold: Hold, clear: Clear) -> tuple[SubjectState, Change | None]:
+def step(  # noqa: PLR0911 - one return per transition of the machine
+    state: SubjectState, v: Verdict, hold: Hold, clear: Clear
+) -> tuple[SubjectState, Change | None]:
     """The next state and what changed for the alert (None: nothing to record)."""
     if v.breach is None:
         return state, None

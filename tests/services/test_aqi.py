@@ -1,4 +1,4 @@
-"""AQI per HJ 633-2012 / HJ 633-2026, checked against STANDARDS.md §1 (not against a library)."""
+"""AQI per HJ 633-2012 / HJ 633-2026, checked against the standards' tables (not a library)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ DAY_OLD = datetime(2025, 6, 1, tzinfo=LOCAL_TZ)
 DAY_NEW = datetime(2026, 6, 1, tzinfo=LOCAL_TZ)
 
 # ------------------------------------------------------------------------------------------------
-# STANDARDS.md §1.1, transcribed row by row as printed (None = the cell is empty, notes b/c).
+# HJ 633 breakpoints, transcribed row by row as printed (None = the cell is empty, notes b/c).
 COLUMNS: tuple[tuple[Pollutant, Averaging], ...] = (
     ("so2", "24h"),
     ("so2", "1h"),
@@ -85,7 +85,7 @@ CELLS = [
     for (p, a), rows in expected_table(e).items()
     for c, level in rows
 ]
-# 1-h PM10/PM2.5 are evaluated on the 24-h breakpoints (STANDARDS 1.2).
+# 1-h PM10/PM2.5 are evaluated on the 24-h breakpoints (HJ 633-2026 §4.2).
 PM_1H_CELLS = [
     pytest.param(p, e, c, level, id=f"{e[-4:]}-{p}-1h-{c}")
     for e in EDITIONS
@@ -365,7 +365,7 @@ def test_edition_for_is_a_single_cut(ts: datetime) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# Levels, categories, colours (STANDARDS 1.5)
+# Levels, categories, colours (HJ 633 Table 1, Appendix A)
 
 
 @pytest.mark.parametrize(

@@ -469,7 +469,7 @@ def test_chinese_text() -> None:
     assert "> 5 mg/L (水温 ≤ 12 °C 时 8)" in text
     assert "GB 18918-2002 表1 一级A" in text
     assert "HJ 633-2026" in text
-    assert "2026-11-30 10:00–11:00" in text  # noqa: RUF001 - 02:00Z-03:00Z in Asia/Shanghai
+    assert "2026-11-30 10:00–11:00" in text
     assert "2026-11-30 10:21 (UTC+8)" in text
     assert notice.link is not None
     assert f"({notice.link})" in text
@@ -530,10 +530,10 @@ def test_window_over_a_local_day_and_across_days() -> None:
     day_start = datetime(2026, 11, 29, 16, tzinfo=UTC)  # 2026-11-30 00:00 +08
 
     assert render.format_window(day_start, day_start + timedelta(days=1)) == (
-        "2026-11-30 00:00–24:00"  # noqa: RUF001
+        "2026-11-30 00:00–24:00"
     )
     assert render.format_window(day_start, day_start + timedelta(days=2, hours=1)) == (
-        "2026-11-30 00:00 – 2026-12-02 01:00"  # noqa: RUF001
+        "2026-11-30 00:00 – 2026-12-02 01:00"
     )
 
 

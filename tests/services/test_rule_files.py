@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,19 @@ def test_rules_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert "bad.yaml: rule my-nh3" in err
     assert "nh3" in err
+
+
+def test_readme_table_matches_the_rules_that_load() -> None:
+    tool = Path(__file__).resolve().parents[2] / "tools" / "gen_rules_doc.py"
+    spec = importlib.util.spec_from_file_location("gen_rules_doc", tool)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rendered = module.render()
+    assert module.readme_section.current(module.BEGIN, module.END) == rendered, (
+        "README.md's default rule pack table is stale: run `.venv/bin/python"
+        " tools/gen_rules_doc.py`"
+    )
+    for rule in load_rules(default_pack(), load_registry()):
+        assert f"`{rule.id}`" in rendered

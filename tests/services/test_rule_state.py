@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -18,7 +19,8 @@ COND = Condition(op=">", threshold=TRIP)
 CLEAR = Clear(level=CLEAR_LEVEL)
 
 
-def _run(values: list[float | None], hold: Hold = Hold(), clear: Clear = CLEAR) -> list[str]:
+def _run(values: list[float | None], hold: Hold | None = None, clear: Clear = CLEAR) -> list[str]:
+    hold = hold or Hold()
     state, changes = SubjectState(), []
     for i, x in enumerate(values):
         start = T0 + i * MINUTE
@@ -60,7 +62,7 @@ def test_values_above_the_clear_level_never_resolve_once_fired(tail: list[float]
 @given(st.lists(st.sampled_from([TRIP + 1, CLEAR_LEVEL - 1, TRIP - 0.5]), max_size=60))
 def test_firing_and_resolved_alternate(values: list[float]) -> None:
     changes = [c for c in _run(values) if c != "discarded"]
-    assert all(a != b for a, b in zip(changes, changes[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(changes))
     if changes:
         assert changes[0] == "firing"
 

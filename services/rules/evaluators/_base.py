@@ -17,7 +17,7 @@ from ingest.registry.model import Device, Registry
 from services.rules.conditions import judge
 from services.rules.model import RuleBase, WindowRule, message_of
 from services.rules.state import Verdict
-from services.rules.windows import Span, length, spans
+from services.rules.windows import Span, length, local_time_in, spans
 
 Conn = psycopg.Connection[TupleRow]
 R = TypeVar("R", bound=RuleBase)
@@ -43,7 +43,9 @@ class Observation:
     ready: bool = True  # False: the window is not complete yet; ask again later
 
 
-def selected(rule: RuleBase, registry: Registry, types: Iterable[str] | None = None) -> list[Device]:
+def selected(
+    rule: RuleBase, registry: Registry, types: Iterable[str] | None = None
+) -> list[Device]:
     """The registry devices a rule's selector picks, among the message kind's devices."""
     kind = kind_for(rule.feed, message_of(rule))
     allowed = set(types) if types is not None else (kind.device_types if kind else set())
@@ -101,8 +103,6 @@ class Evaluator(ABC, Generic[R]):
         out = spans(window, after, until)
         active = getattr(self.rule, "active_hours", None)
         if isinstance(self.rule, WindowRule) and active is not None:
-            from services.rules.windows import local_time_in
-
             out = [s for s in out if local_time_in(s.end - timedelta(seconds=1), *active)]
         return out
 
@@ -128,12 +128,16 @@ class Evaluator(ABC, Generic[R]):
     ) -> Observation:
         cond = getattr(self.rule, "condition", None)
         if value is None or cond is None:
-            return Observation(subject.id, Verdict(span.start, span.end, None, False, value), evidence)
+            return Observation(
+                subject.id, Verdict(span.start, span.end, None, False, value), evidence
+            )
         j = judge(cond, self.rule.clear, value, span.start, companions)
         evidence = {**evidence, "value": value, "limit": j.limit}
         if j.edition:
             evidence["edition"] = j.edition
-        return Observation(subject.id, Verdict(span.start, span.end, j.breach, j.cleared, value), evidence)
+        return Observation(
+            subject.id, Verdict(span.start, span.end, j.breach, j.cleared, value), evidence
+        )
 
 
 def aggregate_rows(
@@ -142,6 +146,7 @@ def aggregate_rows(
     selects: Sequence[sql.Composable],
     devices: Sequence[str],
     span: Span,
+    *,
     where: sql.Composable | None = None,
 ) -> dict[str, tuple[Any, ...]]:
     """``SELECT device_id, <selects> … GROUP BY device_id`` over a window, by device."""

@@ -33,9 +33,7 @@ def hourly_means(
     parts = []
     for col in POLLUTANTS.values():
         x = sql.Identifier(col)
-        parts.append(
-            sql.SQL("CASE WHEN count({x}) >= %(n)s THEN avg({x}) END").format(x=x)
-        )
+        parts.append(sql.SQL("CASE WHEN count({x}) >= %(n)s THEN avg({x}) END").format(x=x))
     query = sql.SQL(
         "SELECT device_id, {p} FROM {t} WHERE device_id = ANY(%(d)s)"
         " AND ts >= %(a)s AND ts < %(b)s GROUP BY device_id"
@@ -44,12 +42,16 @@ def hourly_means(
         query, {"n": min_samples, "d": devices, "a": span.start, "b": span.end}
     ).fetchall()
     return {
-        str(r[0]): {p: (None if v is None else float(v)) for p, v in zip(POLLUTANTS, r[1:], strict=True)}
+        str(r[0]): {
+            p: (None if v is None else float(v)) for p, v in zip(POLLUTANTS, r[1:], strict=True)
+        }
         for r in rows
     }
 
 
-def store_aqi(conn: Conn, device: str, hour: datetime, result: Any, conc: dict[str, float | None]) -> None:
+def store_aqi(
+    conn: Conn, device: str, hour: datetime, result: Any, conc: dict[str, float | None]
+) -> None:
     conn.execute(
         "INSERT INTO air_aqi_hourly (device_id, hour, aqi, level, category_zh, category_en,"
         " colour, primary_pollutants, iaqi, concentrations, edition)"
@@ -88,7 +90,9 @@ class AqiEvaluator(Evaluator[AqiRule]):
         out = []
         for s in subjects:
             conc = means.get(s.id, {})
-            result = hourly_aqi(conc, span.start) if any(v is not None for v in conc.values()) else None
+            result = (
+                hourly_aqi(conc, span.start) if any(v is not None for v in conc.values()) else None
+            )
             if result is None or result.aqi is None:
                 out.append(self.threshold_verdict(s, span, None, {}))
                 continue

@@ -102,7 +102,9 @@ class WindowEvaluator(Evaluator[WindowRule]):
         out: dict[str, tuple[float | None, dict[str, Any], dict[str, float | None]]] = {}
         for device, row in rows.items():
             value, n = _f(row[0]), int(row[1])
-            companions = {w.measure: _f(v) for w, v in zip(rule.condition.when, row[2:], strict=True)}
+            companions = {
+                w.measure: _f(v) for w, v in zip(rule.condition.when, row[2:], strict=True)
+            }
             if rule.aggregate == "missing":
                 period = rule.period or timedelta(minutes=1)
                 value = float(max(0, (span.end - span.start) // period - int(row[0])))
@@ -176,7 +178,9 @@ class RatioEvaluator(Evaluator[RatioRule]):
 
         def total(cols: tuple[str, ...]) -> sql.Composable:
             return sql.SQL("sum({})").format(
-                sql.SQL(" + ").join(sql.SQL("coalesce({}, 0)").format(sql.Identifier(c)) for c in cols)
+                sql.SQL(" + ").join(
+                    sql.SQL("coalesce({}, 0)").format(sql.Identifier(c)) for c in cols
+                )
             )
 
         devices = sorted({d for s in subjects for d in s.devices})
@@ -239,8 +243,11 @@ class StaleEvaluator(Evaluator[StaleRule]):
                 Observation(
                     s.id,
                     Verdict(seen, now, breach, not breach, round(minutes, 1)),
-                    {"last_seen": seen.isoformat(), "silent_min": round(minutes, 1),
-                     "limit": f"> {limit.total_seconds() / 60:g} min"},
+                    {
+                        "last_seen": seen.isoformat(),
+                        "silent_min": round(minutes, 1),
+                        "limit": f"> {limit.total_seconds() / 60:g} min",
+                    },
                 )
             )
         return out
@@ -255,7 +262,11 @@ class FlatlineEvaluator(Evaluator[FlatlineRule]):
         rows = aggregate_rows(
             conn,
             self.table,
-            [sql.SQL("max({x}) - min({x})").format(x=x), sql.SQL("count({})").format(x), sql.SQL("avg({})").format(x)],
+            [
+                sql.SQL("max({x}) - min({x})").format(x=x),
+                sql.SQL("count({})").format(x),
+                sql.SQL("avg({})").format(x),
+            ],
             [s.devices[0] for s in subjects],
             span,
         )
@@ -272,8 +283,12 @@ class FlatlineEvaluator(Evaluator[FlatlineRule]):
                 Observation(
                     s.id,
                     Verdict(span.start, span.end, breach, not breach, value),
-                    {"spread": spread, "samples": int(row[1]), "value": value,
-                     "limit": f"spread <= {rule.tolerance:g}"},
+                    {
+                        "spread": spread,
+                        "samples": int(row[1]),
+                        "value": value,
+                        "limit": f"spread <= {rule.tolerance:g}",
+                    },
                 )
             )
         return out
@@ -306,6 +321,8 @@ class DeadLetterEvaluator(Evaluator[DeadLetterRule]):
         counts = {str(d): int(n) for d, n in rows}
         window = Span(start, now)
         return [
-            self.threshold_verdict(s, window, float(counts.get(s.id, 0)), {"reasons": list(rule.reasons)})
+            self.threshold_verdict(
+                s, window, float(counts.get(s.id, 0)), {"reasons": list(rule.reasons)}
+            )
             for s in subjects
         ]

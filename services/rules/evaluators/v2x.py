@@ -27,8 +27,15 @@ class OnlineEvaluator(Evaluator[OnlineRule]):
     def make_subjects(self, registry: Registry) -> list[Subject]:
         rsus = selected(self.rule, registry)
         if self.rule.group == "district":
-            return [Subject("district", "柳东新区", "Liudong New District", None,
-                            tuple(r.device_id for r in rsus))]
+            return [
+                Subject(
+                    "district",
+                    "柳东新区",
+                    "Liudong New District",
+                    None,
+                    tuple(r.device_id for r in rsus),
+                )
+            ]
         members: dict[str, list[str]] = {}
         for r in rsus:
             assert r.parent_id is not None
@@ -54,6 +61,10 @@ class OnlineEvaluator(Evaluator[OnlineRule]):
             online = [d for d in s.devices if d in up]
             rate = 100.0 * len(online) / len(s.devices)
             offline = sorted(set(s.devices) - up)
-            evidence = {"online": len(online), "registered": len(s.devices), "offline": offline[:50]}
+            evidence = {
+                "online": len(online),
+                "registered": len(s.devices),
+                "offline": offline[:50],
+            }
             out.append(self.threshold_verdict(s, window, rate, evidence))
         return out

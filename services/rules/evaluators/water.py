@@ -9,7 +9,14 @@ from typing import Any
 
 from ingest.registry.model import Registry
 from services.rules.conditions import judge
-from services.rules.evaluators._base import Conn, Evaluator, Observation, Subject, selected
+from services.rules.evaluators._base import (
+    Conn,
+    Evaluator,
+    Observation,
+    Subject,
+    device_subject,
+    selected,
+)
 from services.rules.model import BurstRule, Condition, LeakageRule, LeakFlagRule, NightFlowRule
 from services.rules.state import Verdict
 from services.rules.windows import DAY, Span
@@ -25,13 +32,16 @@ def dma_subjects(registry: Registry, ids: Sequence[str], areas: Sequence[str]) -
             continue
         meters = tuple(m.id for m in d.inlet_meters)
         out.append(
-            Subject(d.id, d.name_zh, d.name_en, d.area, meters, {"target_pct": d.leakage_target_pct})
+            Subject(
+                d.id, d.name_zh, d.name_en, d.area, meters, {"target_pct": d.leakage_target_pct}
+            )
         )
     return out
 
 
-def dma_inflow(conn: Conn, subjects: Sequence[Subject], start: datetime, end: datetime,
-               bucket: timedelta) -> dict[str, dict[datetime, float]]:
+def dma_inflow(
+    conn: Conn, subjects: Sequence[Subject], start: datetime, end: datetime, bucket: timedelta
+) -> dict[str, dict[datetime, float]]:
     """A DMA's total inflow (m³/h) per time bucket: the sum over its inlet meters of each
     meter's mean flow in the bucket (only buckets where every meter reported)."""
     meters = {m: s.id for s in subjects for m in s.devices}
@@ -75,14 +85,23 @@ class NightFlowEvaluator(Evaluator[NightFlowRule]):
             mnf, past_nights = tonight.get(s.id), history.get(s.id, [])
             evidence: dict[str, Any] = {"mnf_m3h": mnf, "baseline_nights": len(past_nights)}
             if mnf is None or len(past_nights) < rule.min_baseline_nights:
-                out.append(Observation(s.id, Verdict(span.start, span.end, None, False, mnf), evidence))
+                out.append(
+                    Observation(s.id, Verdict(span.start, span.end, None, False, mnf), evidence)
+                )
                 continue
             baseline = median(past_nights)
             excess = 100.0 * (mnf - baseline) / baseline if baseline > 0 else 0.0
             breach = excess > rule.margin_pct
-            evidence |= {"baseline_m3h": baseline, "excess_pct": excess,
-                         "limit": f"> baseline + {rule.margin_pct:g} %"}
-            out.append(Observation(s.id, Verdict(span.start, span.end, breach, not breach, excess), evidence))
+            evidence |= {
+                "baseline_m3h": baseline,
+                "excess_pct": excess,
+                "limit": f"> baseline + {rule.margin_pct:g} %",
+            }
+            out.append(
+                Observation(
+                    s.id, Verdict(span.start, span.end, breach, not breach, excess), evidence
+                )
+            )
         return out
 
 
@@ -129,15 +148,29 @@ class LeakageEvaluator(Evaluator[LeakageRule]):
                 n >= rule.min_coverage * hours * 60 for _, n in covered
             )
             supplied = sum(q for q, _ in covered) * hours
-            value = 100.0 * (supplied - billed) / supplied if enough and n_bills == days and supplied > 0 else None
-            evidence = {"supplied_m3": round(supplied, 1), "billed_m3": round(billed, 1), "bills": n_bills}
+            value = (
+                100.0 * (supplied - billed) / supplied
+                if enough and n_bills == days and supplied > 0
+                else None
+            )
+            evidence: dict[str, Any] = {
+                "supplied_m3": round(supplied, 1),
+                "billed_m3": round(billed, 1),
+                "bills": n_bills,
+            }
             cond = rule.condition or Condition(op=">", threshold=s.params["target_pct"])
             if value is None:
-                out.append(Observation(s.id, Verdict(span.start, span.end, None, False, None), evidence))
+                out.append(
+                    Observation(s.id, Verdict(span.start, span.end, None, False, None), evidence)
+                )
                 continue
             j = judge(cond, rule.clear, value, span.start)
             evidence |= {"value": value, "limit": j.limit}
-            out.append(Observation(s.id, Verdict(span.start, span.end, j.breach, j.cleared, value), evidence))
+            out.append(
+                Observation(
+                    s.id, Verdict(span.start, span.end, j.breach, j.cleared, value), evidence
+                )
+            )
         return out
 
 
@@ -156,7 +189,8 @@ class BurstEvaluator(Evaluator[BurstRule]):
         meters = {m: s.id for s in subjects for m in s.devices}
         rows = conn.execute(
             "SELECT device_id, ts >= %s AS recent, avg(flow_m3h), avg(pressure_kpa), count(*)"
-            " FROM water_inlet_flow WHERE device_id = ANY(%s) AND ts >= %s AND ts < %s GROUP BY 1, 2",
+            " FROM water_inlet_flow WHERE device_id = ANY(%s) AND ts >= %s AND ts < %s"
+            " GROUP BY 1, 2",
             (span.start, list(meters), base.start, span.end),
         ).fetchall()
         agg: dict[tuple[str, bool], list[tuple[float, float]]] = {}
@@ -175,11 +209,21 @@ class BurstEvaluator(Evaluator[BurstRule]):
             rise = 100.0 * (q1 - q0) / q0 if q0 > 0 else 0.0
             drop = 100.0 * (p0 - p1) / p0 if p0 > 0 else 0.0
             breach = rise >= rule.flow_rise_pct and drop >= rule.pressure_drop_pct
-            evidence = {"flow_m3h": q1, "baseline_flow_m3h": q0, "rise_pct": rise,
-                        "pressure_kpa": p1, "baseline_pressure_kpa": p0, "drop_pct": drop,
-                        "value": rise,
-                        "limit": f"flow +{rule.flow_rise_pct:g} % and pressure -{rule.pressure_drop_pct:g} %"}
-            out.append(Observation(s.id, Verdict(span.start, span.end, breach, not breach, rise), evidence))
+            evidence = {
+                "flow_m3h": q1,
+                "baseline_flow_m3h": q0,
+                "rise_pct": rise,
+                "pressure_kpa": p1,
+                "baseline_pressure_kpa": p0,
+                "drop_pct": drop,
+                "value": rise,
+                "limit": (
+                    f"flow +{rule.flow_rise_pct:g} % and pressure -{rule.pressure_drop_pct:g} %"
+                ),
+            }
+            out.append(
+                Observation(s.id, Verdict(span.start, span.end, breach, not breach, rise), evidence)
+            )
         return out
 
 
@@ -187,8 +231,6 @@ class LeakFlagEvaluator(Evaluator[LeakFlagRule]):
     mode = "instant"
 
     def make_subjects(self, registry: Registry) -> list[Subject]:
-        from services.rules.evaluators._base import device_subject
-
         return [device_subject(d) for d in selected(self.rule, registry)]
 
     def evaluate(
@@ -202,15 +244,20 @@ class LeakFlagEvaluator(Evaluator[LeakFlagRule]):
         rows = conn.execute(
             "SELECT t.device_id, t.ts, t.leak_flag, t.noise_db FROM leak_logger_reading AS t"
             " JOIN unnest(%s::text[], %s::timestamptz[]) AS c(device_id, after)"
-            " ON t.device_id = c.device_id AND t.ts > c.after WHERE t.ts <= %s ORDER BY t.ts, t.device_id",
+            " ON t.device_id = c.device_id AND t.ts > c.after WHERE t.ts <= %s"
+            " ORDER BY t.ts, t.device_id",
             (list(cursors), list(cursors.values()), until),
         ).fetchall()
         return [
             Observation(
                 str(d),
                 Verdict(ts, ts, bool(flag), not flag, float(noise)),
-                {"leak_flag": bool(flag), "noise_db": float(noise), "value": float(noise),
-                 "limit": "leak_flag"},
+                {
+                    "leak_flag": bool(flag),
+                    "noise_db": float(noise),
+                    "value": float(noise),
+                    "limit": "leak_flag",
+                },
             )
             for d, ts, flag, noise in rows
         ]
