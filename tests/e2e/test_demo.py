@@ -45,6 +45,19 @@ def test_demo_on_embedded_servers_stores_what_it_published(broker: str) -> None:
     assert {"wastewater", "air", "water", "v2x"} <= set(by_feed)
 
 
+def test_demo_alerts_come_from_the_rules_the_scenario_touches() -> None:
+    env = {**clean_env(), "ENVMON_MQTT__EMBEDDED": "mosquitto"}
+    result = run_demo(
+        "--duration", "20", "--speed", "60", "--scenario", "rsu-outage", "--malformed-rate",
+        "0", env=env,
+    )  # fmt: skip
+    alerts = result["alerts"]
+    assert isinstance(alerts, dict)
+    assert alerts.get("v2x-intersection-dark") == 1
+    assert alerts.get("v2x-rsu-offline", 0) >= 1
+    assert set(alerts) <= {"v2x-intersection-dark", "v2x-rsu-offline"}
+
+
 def test_demo_rejects_an_unknown_scenario() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "envmon.cli", "demo", "--duration", "1", "--scenario", "flood"],
