@@ -265,7 +265,7 @@ def resolve(conn: Conn, alert_id: int, who: str, comment: str, now: datetime) ->
     _event(conn, alert_id, "resolved", now, {"comment": comment}, actor=who)
     conn.execute(
         "UPDATE rule_state SET phase = 'ok', breach_since = NULL, breach_streak = 0,"
-        " clear_since = NULL, clear_streak = 0, alert_id = NULL, updated_at = now()"
-        " WHERE rule_id = %s AND subject = %s AND alert_id = %s",
-        (row[1], row[2], alert_id),
+        " clear_since = NULL, clear_streak = 0, alert_id = NULL, rearmed_at = %s,"
+        " updated_at = now() WHERE rule_id = %s AND subject = %s AND alert_id = %s",
+        (now, row[1], row[2], alert_id),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -48,6 +48,7 @@ class _Row:
     cursor: datetime
     alert_id: int | None
     dirty: bool = False
+    rearmed_at: datetime | None = None
 
 
 @dataclass
@@ -105,11 +106,12 @@ class RuleEngine:
     def _load(self, conn: Conn, rule_id: str) -> dict[str, _Row]:
         rows = conn.execute(
             "SELECT subject, cursor, phase, breach_since, breach_streak, clear_since,"
-            " clear_streak, alert_id FROM rule_state WHERE rule_id = %s FOR UPDATE",
+            " clear_streak, alert_id, rearmed_at FROM rule_state WHERE rule_id = %s FOR UPDATE",
             (rule_id,),
         ).fetchall()
         return {
-            str(r[0]): _Row(SubjectState(r[2], r[3], r[4], r[5], r[6]), r[1], r[7]) for r in rows
+            str(r[0]): _Row(SubjectState(r[2], r[3], r[4], r[5], r[6]), r[1], r[7], rearmed_at=r[8])
+            for r in rows
         }
 
     def _save(self, conn: Conn, rule_id: str, rows: dict[str, _Row]) -> None:
@@ -119,12 +121,13 @@ class RuleEngine:
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO rule_state (rule_id, subject, cursor, phase, breach_since,"
-                " breach_streak, clear_since, clear_streak, alert_id, updated_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+                " breach_streak, clear_since, clear_streak, alert_id, rearmed_at, updated_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
                 " ON CONFLICT (rule_id, subject) DO UPDATE SET cursor = excluded.cursor,"
                 " phase = excluded.phase, breach_since = excluded.breach_since,"
                 " breach_streak = excluded.breach_streak, clear_since = excluded.clear_since,"
                 " clear_streak = excluded.clear_streak, alert_id = excluded.alert_id,"
+                " rearmed_at = excluded.rearmed_at,"
                 " updated_at = now()",
                 [
                     (
@@ -137,6 +140,7 @@ class RuleEngine:
                         r.state.clear_since,
                         r.state.clear_streak,
                         r.alert_id,
+                        r.rearmed_at,
                     )
                     for s, r in dirty
                 ],
@@ -248,6 +252,10 @@ class RuleEngine:
         rows[subject.id] = row
         stats.evaluations += 1
         new, change = step(row.state, obs.verdict, rule.hold, rule.clear)
+        began = new.breach_since
+        if change == "pending" and row.rearmed_at and began and began < row.rearmed_at:
+            # windows judged after a manual clear but ending before it: hold from the clear
+            new = replace(new, breach_since=row.rearmed_at)
         if ev.mode != "clock" or change is not None or new != row.state:
             row.dirty = True
         row.cursor = max(row.cursor, cursor)

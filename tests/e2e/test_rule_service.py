@@ -42,7 +42,9 @@ def _reading(seq: int, ts: datetime, pm25: float) -> bytes:
 def _service(settings: Settings, database: Database, path: Path, url: str) -> RuleService:
     routing = RoutingConfig.model_validate(
         {
-            "receivers": {"duty": {"name": "值班室", "channels": [{"type": "webhook", "url": url}]}},
+            "receivers": {
+                "duty": {"name": "值班室", "channels": [{"type": "webhook", "url": url}]}
+            },
             "routes": [{"match": {"feed": "air"}, "receivers": ["duty"]}],
             "group_wait_s": 0,
         }
@@ -54,7 +56,7 @@ def _service(settings: Settings, database: Database, path: Path, url: str) -> Ru
     return RuleService(tuned, database.url, load_registry(), rules=rules, routing=routing)
 
 
-def test_a_breach_is_notified_once_across_a_restart(
+def test_a_breach_is_notified_once_across_a_restart(  # noqa: PLR0917 - fixtures
     settings: Settings,
     database: Database,
     start_collector: CollectorFactory,
@@ -80,7 +82,7 @@ def test_a_breach_is_notified_once_across_a_restart(
         assert body["subjects"][0]["value"] == 620.0
     finally:
         service.stop()
-    print(f"reading published → webhook received: {latency:.2f} s")  # noqa: T201
+    print(f"reading published → webhook received: {latency:.2f} s")
 
     # A new service (a restart) neither repeats the notification nor forgets the alert:
     # the next reading below the clear level resolves it.

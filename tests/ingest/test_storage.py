@@ -21,7 +21,9 @@ NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 
 
 def test_migrations_are_recorded_and_not_reapplied(database: Database) -> None:
-    assert database.scalar("SELECT count(*) FROM schema_migration") == len(MIGRATIONS)
+    # ingest's own migrations (other packages number theirs from 100)
+    ingest_own = "SELECT count(*) FROM schema_migration WHERE version < 100"
+    assert database.scalar(ingest_own) == len(MIGRATIONS)
     again = migrate(database.url, database.schema, "off")
     assert again["applied"] == []
 

@@ -36,8 +36,15 @@ def test_names_and_errors(registry: Registry) -> None:
         "pm25-episode",
         "pipe-burst",
         "rsu-outage",
+        "o3-episode",
+        "pc5-fault",
+        "device-silent",
+        "device-buffered",
+        "sensor-stuck",
+        "impossible-values",
+        "sensor-set",
     }
-    with pytest.raises(UnknownScenarioError, match="valid: bypass, nh3-exceedance"):
+    with pytest.raises(UnknownScenarioError, match="valid: bypass, device-buffered"):
         DistrictSimulator(registry, scenarios=("flood",))
     sim = DistrictSimulator(registry, scenarios=("pipe-burst:dma-99",))
     with pytest.raises(UnknownScenarioError, match="dma-99"):

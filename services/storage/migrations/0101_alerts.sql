@@ -12,6 +12,7 @@ CREATE TABLE rule_state (
     clear_since    timestamptz,
     clear_streak   integer NOT NULL DEFAULT 0,
     alert_id       bigint,
+    rearmed_at     timestamptz,     -- an operator cleared the alert: holds count from here
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (rule_id, subject)
 );
