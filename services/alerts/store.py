@@ -31,6 +31,19 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _evidence(rule: RuleBase, obs: Observation) -> str:
+    """The observation's evidence with the standard, clause and window it was judged on."""
+    v = obs.verdict
+    out: dict[str, Any] = {
+        **obs.evidence,
+        "window": [v.start.isoformat(), v.end.isoformat()],
+        "unit": rule.unit,
+    }
+    if rule.standard is not None:
+        out |= {"standard": rule.standard.name, "clause": rule.standard.clause}
+    return _json(out)
+
+
 @dataclass(frozen=True)
 class Context:
     """What a transition needs beyond the observation: the rule, its subject, routing."""
@@ -74,7 +87,7 @@ def open_alert(conn: Conn, ctx: Context, obs: Observation, since: datetime, stat
             rule.severity,
             state,
             v.value,
-            _json(obs.evidence),
+            _evidence(rule, obs),
             v.start,
             v.end,
             since,
@@ -96,18 +109,18 @@ def fire(conn: Conn, ctx: Context, alert_id: int, obs: Observation) -> None:
     conn.execute(
         "UPDATE alert SET state = 'firing', fired_at = %s, value = %s, evidence = %s,"
         " window_start = %s, window_end = %s, updated_at = now() WHERE id = %s",
-        (v.end, v.value, _json(obs.evidence), v.start, v.end, alert_id),
+        (v.end, v.value, _evidence(ctx.rule, obs), v.start, v.end, alert_id),
     )
     event = _event(conn, alert_id, "firing", v.end, obs.evidence)
     enqueue(conn, ctx, alert_id=alert_id, event_id=event, transition="firing", obs=obs, at=v.end)
 
 
-def update(conn: Conn, alert_id: int, obs: Observation) -> None:
+def update(conn: Conn, ctx: Context, alert_id: int, obs: Observation) -> None:
     v = obs.verdict
     conn.execute(
         "UPDATE alert SET value = %s, evidence = %s, window_start = %s, window_end = %s,"
         " updated_at = now() WHERE id = %s AND state <> 'resolved'",
-        (v.value, _json(obs.evidence), v.start, v.end, alert_id),
+        (v.value, _evidence(ctx.rule, obs), v.start, v.end, alert_id),
     )
 
 

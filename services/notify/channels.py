@@ -166,6 +166,7 @@ def sender_for(
     HTTP senders use ``http`` when given (shared connection pool, owned by the caller),
     else a short-lived client per notice.
     """
+    mask_http_logs()
     if isinstance(config, WebhookChannel):
         return WebhookSender(config, http)
     if isinstance(config, WecomChannel):
@@ -478,4 +479,11 @@ class _MaskUrlQuery(logging.Filter):
         return True
 
 
-logging.getLogger("httpx").addFilter(_MaskUrlQuery())
+_MASK = _MaskUrlQuery()
+
+
+def mask_http_logs() -> None:
+    """Keep robot keys out of httpx's request log lines (once a sender exists)."""
+    http_log = logging.getLogger("httpx")
+    if _MASK not in http_log.filters:
+        http_log.addFilter(_MASK)

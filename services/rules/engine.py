@@ -271,12 +271,13 @@ class RuleEngine:
             assert row.alert_id is not None
             store.fire(conn, ctx, row.alert_id, obs)
         elif change == "update" and row.alert_id is not None:
-            store.update(conn, row.alert_id, obs)
+            store.update(conn, ctx, row.alert_id, obs)
         elif change in ("resolved", "discarded") and row.alert_id is not None:
             store.close(conn, ctx, row.alert_id, obs, discarded=change == "discarded")
             row.alert_id = None
         row.state = new
-        log.info(
+        log.log(
+            logging.DEBUG if change == "update" else logging.INFO,
             "%s %s: %s (value %s)",
             rule.id,
             subject.id,

@@ -138,8 +138,9 @@ class RuleService:
         while not self._stop.is_set():
             try:
                 stats = self.cycle()
-                if stats.transitions:
-                    log.info("rules: %s", stats.transitions)
+                changes = {k: n for k, n in stats.transitions.items() if k != "update"}
+                if changes:
+                    log.info("rules: %s in %.2f s", changes, stats.seconds)
                 delay = self.settings.rules.interval_s
             except psycopg.OperationalError as exc:
                 log.warning("rules: database unavailable (%s); retrying", exc.sqlstate or exc)
