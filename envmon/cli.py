@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from envmon import rules_cli
+from envmon import alerts_cli, rules_cli
 from envmon.embedded import EmbeddedError
 from ingest.mqtt import BrokerUnavailableError
 from ingest.settings import ConfigError, Settings, load_settings
@@ -213,6 +213,13 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_rules(settings: Settings, args: argparse.Namespace) -> int:
+    from envmon.bench_rules import bench_rules  # noqa: PLC0415
+
+    print(json.dumps(bench_rules(settings, args), ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="envmon",
@@ -280,7 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rate", type=_positive, default=25_000.0, help="offered messages per second")
     b.add_argument("--batch-size", type=int, default=None)
     b.set_defaults(func=cmd_bench)
+    r = bench.add_parser("rules", help="evaluation passes of the whole pack over the district")
+    r.add_argument("--minutes", type=int, default=120, help="simulated minutes (default 120)")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(func=cmd_bench_rules)
     rules_cli.add_parser(sub)
+    alerts_cli.add_parser(sub)
     return parser
 
 

@@ -17,7 +17,7 @@ from ingest.settings import ConfigError, Settings
 
 
 @contextlib.contextmanager
-def _database(settings: Settings) -> Iterator[str]:
+def database(settings: Settings) -> Iterator[str]:
     """The configured database, or an embedded one for the length of the command."""
     if settings.database.url is not None:
         yield settings.database.url.get_secret_value()
@@ -79,7 +79,7 @@ def cmd_test(settings: Settings, args: argparse.Namespace) -> int:
     from envmon.rules_test import ScenarioError, load_scenario, run_scenario  # noqa: PLC0415
 
     failed = 0
-    with _database(settings) as url:
+    with database(settings) as url:
         for path in args.files:
             try:
                 spec = load_scenario(path)

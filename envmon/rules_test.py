@@ -200,6 +200,37 @@ def _act(conn: psycopg.Connection[Any], action: Action) -> None:
             resolve(conn, row[0], action.who, action.comment, action.at)
 
 
+class StoredReplay:
+    """A simulated stream decoded and stored by ingest's own decoder and writer, one
+    stretch of time at a time (no broker: as fast as the database takes it)."""
+
+    def __init__(
+        self, db_url: str, schema: str, registry: Registry, sim: DistrictSimulator
+    ) -> None:
+        self.sim = sim
+        self.messages = 0
+        self._writer = BatchWriter(db_url, schema)
+        with connect(db_url, schema) as conn:
+            sync_registry(conn, registry)
+            self._decoder = Decoder(device_types(conn))
+
+    def store(self, t0: datetime, t1: datetime) -> int:
+        """Store every message sent in ``[t0, t1)``; returns how many."""
+        batch = []
+        for m in self.sim.messages(t0, t1):
+            topic = m.topic.encode()
+            batch.append(
+                Inbound(topic, m.payload, 0, 1, m.ts, self._decoder.decode(topic, m.payload, m.ts))
+            )
+        if batch:
+            self._writer.write(batch)
+        self.messages += len(batch)
+        return len(batch)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
 def run_scenario(
     spec: ScenarioFile,
     db_url: str,
@@ -234,30 +265,15 @@ def run_scenario(
     def clock() -> datetime:
         return now
 
-    writer = BatchWriter(db_url, schema)
+    replay = StoredReplay(db_url, schema, registry, sim)
     try:
         with connect(db_url, schema, autocommit=True) as conn:
-            with conn.transaction():
-                sync_registry(conn, registry)
-                decoder = Decoder(device_types(conn))
             engine = RuleEngine(rules, registry, routing, clock)
             actions = sorted(spec.actions, key=lambda a: a.at)
             last_restart = spec.start
             while now < end:
                 t1 = min(end, now + spec.step)
-                batch = [
-                    Inbound(
-                        m.topic.encode(),
-                        m.payload,
-                        0,
-                        1,
-                        m.ts,
-                        decoder.decode(m.topic.encode(), m.payload, m.ts),
-                    )
-                    for m in sim.messages(now, t1)
-                ]
-                if batch:
-                    writer.write(batch)
+                replay.store(now, t1)
                 now = t1
                 while actions and actions[0].at <= now:
                     _act(conn, actions.pop(0))
@@ -269,6 +285,6 @@ def run_scenario(
                     on_progress(now)
             return _outcome(conn)
     finally:
-        writer.close()
+        replay.close()
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

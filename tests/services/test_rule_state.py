@@ -104,3 +104,34 @@ def test_outside_range() -> None:
     assert judge(cond, Clear(), 9.6, T0).breach
     assert judge(cond, Clear(), 5.9, T0).breach
     assert not judge(cond, Clear(), 7.0, T0).breach
+
+
+@given(st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=30))
+def test_a_stale_rule_fires_once_per_gap(gaps_s: list[int]) -> None:
+    """Silence judged every 10 s against a 60 s limit: one firing (and one resolution)
+    per gap longer than the limit, however long the gap."""
+    limit = timedelta(seconds=60)
+    reports, t = [], T0
+    for gap in gaps_s:
+        t += timedelta(seconds=gap)
+        reports.append(t)
+    state, fired, resolved = SubjectState(), 0, 0
+    now, last, i = T0, T0, 0
+    while now <= reports[-1] + timedelta(seconds=10):
+        while i < len(reports) and reports[i] <= now:
+            last, i = reports[i], i + 1
+        breach = now - last > limit
+        state, change = step(state, Verdict(last, now, breach, not breach, None), Hold(), Clear())
+        fired += change == "firing"
+        resolved += change == "resolved"
+        now += timedelta(seconds=10)
+    # a gap shows as silence > limit at some 10 s tick iff it lasts long enough
+    expected = 0
+    previous = T0
+    for r in reports:
+        ticks = [previous + timedelta(seconds=10 * k) for k in range(1, 1000)]
+        if any(previous + limit < tk < r for tk in ticks):
+            expected += 1
+        previous = r
+    assert fired == expected
+    assert resolved == expected
