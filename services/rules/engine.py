@@ -153,20 +153,19 @@ class RuleEngine:
     ) -> None:
         rows = self._load(conn, ev.rule.id)
         subjects = {s.id: s for s in ev.subjects}
+
+        def apply(obs: Observation, cursor: datetime) -> None:
+            self._apply(
+                conn, ev, subject=subjects[obs.subject], rows=rows, obs=obs, cursor=cursor,
+                stats=stats,
+            )  # fmt: skip
+
         if ev.mode == "clock":
             assert self.started is not None
             if now - self.started < ev.window_length:
                 return  # warming up: devices have not had the time to report yet
             for obs in ev.evaluate(conn, Span(now - ev.window_length, now), ev.subjects, now):
-                self._apply(
-                    conn,
-                    ev,
-                    subject=subjects[obs.subject],
-                    rows=rows,
-                    obs=obs,
-                    cursor=now,
-                    stats=stats,
-                )
+                apply(obs, now)
         else:
             marks = self._watermarks(conn, ev)
             for sid, mark in marks.items():
@@ -175,21 +174,10 @@ class RuleEngine:
                     rows[sid] = _Row(SubjectState(), start, None, dirty=True)
             if ev.mode == "instant":
                 cursors = {s: rows[s].cursor for s in marks}
-                until = max(marks.values(), default=now)
-                for obs in ev.observe(conn, cursors, until):
-                    self._apply(
-                        conn,
-                        ev,
-                        subject=subjects[obs.subject],
-                        rows=rows,
-                        obs=obs,
-                        cursor=obs.verdict.end,
-                        stats=stats,
-                    )
+                for obs in ev.observe(conn, cursors, max(marks.values(), default=now)):
+                    apply(obs, obs.verdict.end)
             else:
-                self._windows(
-                    conn, ev, rows=rows, marks=marks, subjects=subjects, now=now, stats=stats
-                )
+                self._windows(conn, ev, rows, marks, now=now, apply=apply)
         self._save(conn, ev.rule.id, rows)
 
     def _watermarks(self, conn: Conn, ev: Evaluator[RuleBase]) -> dict[str, datetime]:
@@ -206,13 +194,13 @@ class RuleEngine:
         self,
         conn: Conn,
         ev: Evaluator[RuleBase],
-        *,
         rows: dict[str, _Row],
         marks: dict[str, datetime],
-        subjects: dict[str, Subject],
+        *,
         now: datetime,
-        stats: CycleStats,
+        apply: Callable[[Observation, datetime], None],
     ) -> None:
+        subjects = {s.id: s for s in ev.subjects}
         due: dict[Span, list[Subject]] = {}
         for sid, mark in marks.items():
             for span in ev.spans(rows[sid].cursor, mark):
@@ -226,15 +214,7 @@ class RuleEngine:
                 if not obs.ready:  # e.g. the day's bills are not in yet: ask again later
                     blocked.add(obs.subject)
                     continue
-                self._apply(
-                    conn,
-                    ev,
-                    subject=subjects[obs.subject],
-                    rows=rows,
-                    obs=obs,
-                    cursor=span.end,
-                    stats=stats,
-                )
+                apply(obs, span.end)
 
     def _apply(
         self,

@@ -140,6 +140,17 @@ class Evaluator(ABC, Generic[R]):
         )
 
 
+class InstantEvaluator(Evaluator[R]):
+    """A rule judging each stored reading on its own (``observe``), not windows."""
+
+    mode: ClassVar[str] = "instant"
+
+    def evaluate(
+        self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
+    ) -> list[Observation]:
+        raise TypeError(f"{self.rule.id}: an instant rule observes readings, not windows")
+
+
 def aggregate_rows(
     conn: Conn,
     table: str,
@@ -160,3 +171,24 @@ def aggregate_rows(
     )
     rows = conn.execute(query, (list(devices), span.start, span.end)).fetchall()
     return {str(r[0]): tuple(r[1:]) for r in rows}
+
+
+def readings_after(
+    conn: Conn,
+    table: str,
+    columns: Sequence[str],
+    cursors: Mapping[str, datetime],
+    until: datetime,
+) -> list[tuple[Any, ...]]:
+    """``(device_id, ts, *columns)`` of every reading after its device's cursor and up to
+    ``until``, in time order (one index range scan per device)."""
+    query = sql.SQL(
+        "SELECT t.device_id, t.ts, {cols} FROM {t} AS t"
+        " JOIN unnest(%s::text[], %s::timestamptz[]) AS c(device_id, after)"
+        " ON t.device_id = c.device_id AND t.ts > c.after"
+        " WHERE t.ts <= %s ORDER BY t.ts, t.device_id"
+    ).format(
+        cols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns),
+        t=sql.Identifier(table),
+    )
+    return conn.execute(query, (list(cursors), list(cursors.values()), until)).fetchall()

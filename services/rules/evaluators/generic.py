@@ -14,9 +14,11 @@ from ingest.registry.model import Registry
 from services.rules.evaluators._base import (
     Conn,
     Evaluator,
+    InstantEvaluator,
     Observation,
     Subject,
     aggregate_rows,
+    readings_after,
     selected,
 )
 from services.rules.model import (
@@ -37,24 +39,11 @@ def _f(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
-class ThresholdEvaluator(Evaluator[ThresholdRule]):
-    mode = "instant"
-
-    def evaluate(
-        self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
-    ) -> list[Observation]:
-        raise NotImplementedError
-
+class ThresholdEvaluator(InstantEvaluator[ThresholdRule]):
     def observe(
         self, conn: Conn, cursors: Mapping[str, datetime], until: datetime
     ) -> list[Observation]:
-        query = sql.SQL(
-            "SELECT t.device_id, t.ts, t.{m} FROM {t} AS t"
-            " JOIN unnest(%s::text[], %s::timestamptz[]) AS c(device_id, after)"
-            " ON t.device_id = c.device_id AND t.ts > c.after"
-            " WHERE t.ts <= %s ORDER BY t.ts, t.device_id"
-        ).format(m=sql.Identifier(self.rule.measure), t=sql.Identifier(self.table))
-        rows = conn.execute(query, (list(cursors), list(cursors.values()), until)).fetchall()
+        rows = readings_after(conn, self.table, (self.rule.measure,), cursors, until)
         by_id = {s.id: s for s in self.subjects}
         return [
             self.threshold_verdict(by_id[str(d)], Span(ts, ts), _f(x), {"at": ts.isoformat()})

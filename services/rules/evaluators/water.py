@@ -5,22 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from statistics import median
-from typing import Any
+from typing import Any, TypeVar
 
 from ingest.registry.model import Registry
 from services.rules.conditions import judge
 from services.rules.evaluators._base import (
     Conn,
     Evaluator,
+    InstantEvaluator,
     Observation,
     Subject,
-    device_subject,
-    selected,
+    readings_after,
 )
 from services.rules.model import BurstRule, Condition, LeakageRule, LeakFlagRule, NightFlowRule
 from services.rules.state import Verdict
 from services.rules.windows import DAY, Span
 
+D = TypeVar("D", NightFlowRule, LeakageRule, BurstRule)
 BUCKET = timedelta(minutes=15)
 BILLING_WAIT = timedelta(days=2)  # a window whose bills are this late is judged without verdict
 
@@ -61,10 +62,14 @@ def dma_inflow(
     return out
 
 
-class NightFlowEvaluator(Evaluator[NightFlowRule]):
+class DmaEvaluator(Evaluator[D]):
+    """A rule whose subjects are DMAs (their inlet meters' data)."""
+
     def make_subjects(self, registry: Registry) -> list[Subject]:
         return dma_subjects(registry, self.rule.devices.ids, self.rule.devices.areas)
 
+
+class NightFlowEvaluator(DmaEvaluator[NightFlowRule]):
     def _mnf(self, conn: Conn, subjects: Sequence[Subject], span: Span) -> dict[str, float]:
         flows = dma_inflow(conn, subjects, span.start, span.end, BUCKET)
         need = (span.end - span.start) // BUCKET
@@ -105,13 +110,10 @@ class NightFlowEvaluator(Evaluator[NightFlowRule]):
         return out
 
 
-class LeakageEvaluator(Evaluator[LeakageRule]):
+class LeakageEvaluator(DmaEvaluator[LeakageRule]):
     """Comprehensive leakage rate R_WL = (Q_s − Q_a) / Q_s × 100 % (CJJ 92-2016 §6.2), with
     Q_s the DMA's metered input and Q_a its billed consumption (a DMA-level proxy: unbilled
     authorised use counts as loss)."""
-
-    def make_subjects(self, registry: Registry) -> list[Subject]:
-        return dma_subjects(registry, self.rule.devices.ids, self.rule.devices.areas)
 
     def evaluate(
         self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
@@ -174,12 +176,9 @@ class LeakageEvaluator(Evaluator[LeakageRule]):
         return out
 
 
-class BurstEvaluator(Evaluator[BurstRule]):
+class BurstEvaluator(DmaEvaluator[BurstRule]):
     """A step: inflow over the last window vs the ``baseline`` before it rises by
     ``flow_rise_pct`` while inlet pressure falls by ``pressure_drop_pct``."""
-
-    def make_subjects(self, registry: Registry) -> list[Subject]:
-        return dma_subjects(registry, self.rule.devices.ids, self.rule.devices.areas)
 
     def evaluate(
         self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
@@ -227,27 +226,11 @@ class BurstEvaluator(Evaluator[BurstRule]):
         return out
 
 
-class LeakFlagEvaluator(Evaluator[LeakFlagRule]):
-    mode = "instant"
-
-    def make_subjects(self, registry: Registry) -> list[Subject]:
-        return [device_subject(d) for d in selected(self.rule, registry)]
-
-    def evaluate(
-        self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
-    ) -> list[Observation]:
-        raise NotImplementedError
-
+class LeakFlagEvaluator(InstantEvaluator[LeakFlagRule]):
     def observe(
         self, conn: Conn, cursors: Mapping[str, datetime], until: datetime
     ) -> list[Observation]:
-        rows = conn.execute(
-            "SELECT t.device_id, t.ts, t.leak_flag, t.noise_db FROM leak_logger_reading AS t"
-            " JOIN unnest(%s::text[], %s::timestamptz[]) AS c(device_id, after)"
-            " ON t.device_id = c.device_id AND t.ts > c.after WHERE t.ts <= %s"
-            " ORDER BY t.ts, t.device_id",
-            (list(cursors), list(cursors.values()), until),
-        ).fetchall()
+        rows = readings_after(conn, self.table, ("leak_flag", "noise_db"), cursors, until)
         return [
             Observation(
                 str(d),
