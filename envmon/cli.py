@@ -139,6 +139,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             f" {settings.database.schema_name}' -c 'SELECT * FROM air_reading_hourly LIMIT 5'"
         )
         print(f"broker: {runtime.settings.mqtt.url}  (topics liudong/<feed>/<device>/<kind>)")
+        print(
+            "rules: the default pack, evaluated every second; open alerts:"
+            f" ENVMON_DATABASE_URL='{_masked(runtime.db_url)}' envmon alerts list"
+        )
         print("simulating the whole district; Ctrl-C to stop")
         progress = ProgressLine(sys.stdout)
         result = run_forever(runtime, _run_options(args), stop, progress.update)
