@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from envmon import alerts_cli, rules_cli
+from envmon import alerts_cli, api_cli, rules_cli
 from envmon.embedded import EmbeddedError
 from ingest.mqtt import BrokerUnavailableError
 from ingest.settings import ConfigError, Settings, load_settings
@@ -139,6 +139,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             f" {settings.database.schema_name}' -c 'SELECT * FROM air_reading_hourly LIMIT 5'"
         )
         print(f"broker: {runtime.settings.mqtt.url}  (topics liudong/<feed>/<device>/<kind>)")
+        _, address = api_cli.serve_in_thread(runtime.settings, runtime.db_url, runtime.registry)
+        print(f"HTTP API: {address}/docs  (keys: envmon api key --name NAME --role viewer)")
         print(
             "rules: the default pack, evaluated every second; open alerts:"
             f" ENVMON_DATABASE_URL='{_masked(runtime.db_url)}' envmon alerts list"
@@ -297,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_bench_rules)
     rules_cli.add_parser(sub)
     alerts_cli.add_parser(sub)
+    api_cli.add_parser(sub)
     return parser
 
 

@@ -112,7 +112,10 @@ class NotifySettings(BaseModel):
 
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=0, le=65535)
+    # Reads without an API key; writes always need one.
+    anonymous_read: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
 
 
 class GrafanaSettings(BaseModel):

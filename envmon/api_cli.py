@@ -1,0 +1,69 @@
+"""``envmon api serve|key``: the HTTP API and its keys."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from ingest.registry import Registry
+from ingest.settings import ConfigError, Settings
+from ingest.storage.migrate import connect
+
+
+def _url(settings: Settings) -> str:
+    if settings.database.url is None:
+        raise ConfigError("envmon api needs ENVMON_DATABASE_URL (or use `envmon up`)")
+    return settings.database.url.get_secret_value()
+
+
+def serve_in_thread(settings: Settings, db_url: str, registry: Registry) -> tuple[object, str]:
+    """Start the API on a background thread (for ``envmon up``); returns (server, address)."""
+    import uvicorn  # noqa: PLC0415
+
+    from services.api import create_app  # noqa: PLC0415
+    from services.rules.service import load_configuration  # noqa: PLC0415
+
+    rules, _ = load_configuration(settings, registry)
+    app = create_app(settings, db_url, registry, rules)
+    config = uvicorn.Config(
+        app, host=settings.api.host, port=settings.api.port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, name="api", daemon=True).start()
+    return server, f"http://{settings.api.host}:{settings.api.port}"
+
+
+def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from envmon.runtime import prepare_database  # noqa: PLC0415
+    from services.api import create_app  # noqa: PLC0415
+    from services.rules.service import load_configuration  # noqa: PLC0415
+
+    url = _url(settings)
+    registry, _ = prepare_database(settings, url)
+    rules, _ = load_configuration(settings, registry)
+    app = create_app(settings, url, registry, rules)
+    uvicorn.run(app, host=settings.api.host, port=settings.api.port)
+    return 0
+
+
+def cmd_key(settings: Settings, args: argparse.Namespace) -> int:
+    from services.api import create_key  # noqa: PLC0415
+
+    with connect(_url(settings), settings.database.schema_name) as conn:
+        key = create_key(conn, args.name, args.role)
+    print(f"API key for {args.name} ({args.role}) — shown once, keep it:")
+    print(key)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("api", help="the HTTP API and its keys")
+    api = p.add_subparsers(dest="what", required=True)
+    s = api.add_parser("serve", help="serve the API (ENVMON_API__HOST, ENVMON_API__PORT)")
+    s.set_defaults(func=cmd_serve)
+    k = api.add_parser("key", help="make an API key (printed once; only its hash is stored)")
+    k.add_argument("--name", required=True, help="who holds it (recorded in the audit trail)")
+    k.add_argument("--role", required=True, choices=("viewer", "operator", "admin"))
+    k.set_defaults(func=cmd_key)

@@ -1,0 +1,61 @@
+"""The HTTP API application, made from the settings by ``create_app``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
+
+from ingest.registry.model import Registry
+from ingest.settings import Settings
+from services.api import problems
+from services.api.routes import alerts, health, registry, rules, series
+from services.rules import RuleBase
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings, db_url: str, registry_: Registry, rules_: Sequence[RuleBase]
+) -> FastAPI:
+    """The application; the connection pool opens with it and closes with it."""
+    schema = settings.database.schema_name
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool: ConnectionPool = ConnectionPool(
+            db_url,
+            min_size=1,
+            max_size=settings.api.pool_size,
+            kwargs={"autocommit": True, "options": f"-c search_path={schema}"},
+            open=False,
+            name="api",
+        )
+        pool.open(wait=True, timeout=30)
+        app.state.pool = pool
+        log.info("API ready: schema %s, pool of %d", schema, settings.api.pool_size)
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(
+        title="Liudong environmental monitoring API",
+        version="1",
+        description=(
+            "Registry, time series, alerts and rules of the Liudong New District"
+            " smart-environment network. Times are ISO 8601 with their offset; errors are"
+            " RFC 9457 problem details."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry_
+    app.state.rules = list(rules_)
+    problems.install(app)
+    for module in (health, registry, series, alerts, rules):
+        app.include_router(module.router)
+    return app

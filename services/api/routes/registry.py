@@ -1,0 +1,141 @@
+"""The registry: plants, stations, DMAs, meters, loggers, RSUs — with their latest data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from psycopg import sql
+from pydantic import BaseModel
+
+from ingest.feeds import FEEDS
+from services.api.auth import require
+from services.api.deps import DbConn, Paging
+from services.api.problems import RESPONSES, ApiError
+
+router = APIRouter(prefix="/api/v1", tags=["registry"], responses=RESPONSES)
+Feed = Literal["wastewater", "air", "water", "v2x"]
+Status = Literal["reporting", "silent", "never", "retired"]
+SILENT_AFTER_S = 900  # no data for 15 minutes: silent
+
+
+class Device(BaseModel):
+    device_id: str
+    feed: Feed
+    device_type: str
+    name_zh: str
+    name_en: str
+    area: str
+    parent_id: str | None
+    lat: float
+    lon: float
+    status: Status
+    last_seen: datetime | None
+
+
+class DevicePage(BaseModel):
+    items: list[Device]
+    total: int
+    limit: int
+    offset: int
+
+
+class Latest(BaseModel):
+    kind: str
+    ts: datetime
+    values: dict[str, Any]
+
+
+class DeviceDetail(Device):
+    attrs: dict[str, Any]
+    latest: list[Latest]
+
+
+_SELECT = """
+SELECT d.device_id, d.feed, d.device_type, d.name_zh, d.name_en, d.area, d.parent_id,
+       d.lat, d.lon,
+       CASE WHEN d.retired_at IS NOT NULL THEN 'retired'
+            WHEN l.ts IS NULL THEN 'never'
+            WHEN l.ts > now() - make_interval(secs => %(silent)s) THEN 'reporting'
+            ELSE 'silent' END AS status,
+       l.ts AS last_seen, d.attrs
+FROM device d
+LEFT JOIN (SELECT device_id, max(ts) AS ts FROM device_latest GROUP BY device_id) l
+  USING (device_id)
+"""
+
+
+def _device(row: tuple[Any, ...]) -> dict[str, Any]:
+    keys = (
+        "device_id", "feed", "device_type", "name_zh", "name_en", "area", "parent_id",
+        "lat", "lon", "status", "last_seen",
+    )  # fmt: skip
+    return dict(zip(keys, row[:11], strict=True))
+
+
+@router.get("/devices", response_model=DevicePage, dependencies=[Depends(require("viewer"))])
+def list_devices(
+    *,
+    conn: DbConn,
+    paging: Paging,
+    feed: Feed | None = None,
+    area: Annotated[str | None, Query(max_length=64)] = None,
+    device_type: Annotated[str | None, Query(alias="type", max_length=64)] = None,
+    status: Status | None = None,
+) -> DevicePage:
+    """Devices with their reporting status, filtered by feed, area, type and status."""
+    params: dict[str, Any] = {
+        "silent": SILENT_AFTER_S, "feed": feed, "area": area, "type": device_type,
+        "status": status, "limit": paging.limit, "offset": paging.offset,
+    }  # fmt: skip
+    query = (
+        "WITH d AS (" + _SELECT + ") SELECT *, count(*) OVER () FROM d"
+        " WHERE (%(feed)s::text IS NULL OR feed = %(feed)s)"
+        " AND (%(area)s::text IS NULL OR area = %(area)s)"
+        " AND (%(type)s::text IS NULL OR device_type = %(type)s)"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " ORDER BY device_id LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    rows = conn.execute(query.encode(), params).fetchall()
+    total = int(rows[0][-1]) if rows else 0
+    return DevicePage(
+        items=[Device(**_device(r)) for r in rows],
+        total=total, limit=paging.limit, offset=paging.offset,
+    )  # fmt: skip
+
+
+def latest_rows(conn: DbConn, device_id: str, feed: str) -> list[Latest]:
+    out = []
+    for kind in FEEDS[feed].kinds:
+        row = conn.execute(
+            sql.SQL("SELECT * FROM {} WHERE device_id = %s ORDER BY ts DESC LIMIT 1").format(
+                sql.Identifier(kind.table)
+            ),
+            (device_id,),
+        ).fetchone()
+        if row is None:
+            continue
+        names = ["device_id", "ts", "seq", "received_at", *kind.columns]
+        values = dict(zip(names, row, strict=True))
+        out.append(
+            Latest(kind=kind.name, ts=values["ts"], values={c: values[c] for c in kind.columns})
+        )
+    return out
+
+
+@router.get(
+    "/devices/{device_id}",
+    response_model=DeviceDetail,
+    dependencies=[Depends(require("viewer"))],
+)
+def get_device(conn: DbConn, device_id: str) -> DeviceDetail:
+    """One device with its registry attributes and its latest reading of each kind."""
+    row = conn.execute(
+        (_SELECT + " WHERE d.device_id = %(id)s").encode(),
+        {"silent": SILENT_AFTER_S, "id": device_id},
+    ).fetchone()
+    if row is None:
+        raise ApiError(404, f"no device {device_id!r}")
+    base = _device(row)
+    return DeviceDetail(**base, attrs=row[11], latest=latest_rows(conn, device_id, base["feed"]))

@@ -1,0 +1,76 @@
+"""The loaded rule pack, and validation of a rule file before it is deployed."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from services.api.auth import Principal, audit, require
+from services.api.deps import DbConn
+from services.api.problems import RESPONSES
+from services.rules import RuleBase, RuleError, load_rules
+
+router = APIRouter(prefix="/api/v1", tags=["rules"], responses=RESPONSES)
+
+
+class RuleSummary(BaseModel):
+    id: str
+    kind: str
+    feed: str
+    severity: Literal["critical", "major", "minor", "warning"]
+    title_zh: str
+    title_en: str
+    standard: str | None
+    receivers: list[str]
+
+
+class RuleFile(BaseModel):
+    yaml: str = Field(max_length=1_000_000, description="the rule file's text")
+
+
+class Validation(BaseModel):
+    valid: bool
+    rules: list[str]
+    problem: str | None = None
+
+
+def summary(rule: RuleBase) -> RuleSummary:
+    std = f"{rule.standard.name} {rule.standard.clause}" if rule.standard else None
+    return RuleSummary(
+        id=rule.id, kind=str(getattr(rule, "kind", "")), feed=rule.feed,
+        severity=rule.severity, title_zh=rule.title.zh, title_en=rule.title.en,
+        standard=std, receivers=list(rule.receivers),
+    )  # fmt: skip
+
+
+@router.get("/rules", response_model=list[RuleSummary], dependencies=[Depends(require("viewer"))])
+def list_rules(request: Request) -> list[RuleSummary]:
+    """The rules the service evaluates."""
+    return [summary(r) for r in request.app.state.rules]
+
+
+@router.post("/rules/validate", response_model=Validation)
+def validate_rules(
+    *,
+    request: Request,
+    conn: DbConn,
+    body: RuleFile,
+    who: Annotated[Principal, Depends(require("admin"))],
+) -> Validation:
+    """Check a rule file as the service would load it (nothing is deployed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rules.yaml"
+        path.write_text(body.yaml, "utf-8")
+        try:
+            rules = load_rules([path], request.app.state.registry)
+        except RuleError as exc:
+            result = Validation(valid=False, rules=[], problem=str(exc).replace(str(path), "file"))
+        else:
+            result = Validation(valid=True, rules=[r.id for r in rules])
+    after: dict[str, Any] = result.model_dump()
+    audit(conn, who, request, 200, after=after)
+    return result

@@ -1,0 +1,142 @@
+"""Time series of one device and measure: raw rows for short spans, rollups for long ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from psycopg import sql
+from pydantic import AwareDatetime, BaseModel
+
+from ingest.feeds import FEEDS, Kind
+from services.api.auth import require
+from services.api.deps import DbConn
+from services.api.problems import RESPONSES, ApiError
+
+router = APIRouter(prefix="/api/v1", tags=["time series"], responses=RESPONSES)
+Bucket = Literal["raw", "hour", "day"]
+# The longest span each resolution serves (the cost of a long span stays bounded).
+MAX_SPAN: dict[str, timedelta] = {
+    "raw": timedelta(days=7),
+    "hour": timedelta(days=400),
+    "day": timedelta(days=3660),
+}
+NEXT = {"raw": "hour", "hour": "day"}
+
+
+class Point(BaseModel):
+    t: datetime
+    value: float | None = None  # raw
+    avg: float | None = None  # rollups
+    min: float | None = None
+    max: float | None = None
+    n: int | None = None
+
+
+class Series(BaseModel):
+    device_id: str
+    measure: str
+    bucket: Bucket
+    start: datetime
+    end: datetime
+    points: list[Point]
+
+
+def _kind_with(conn: DbConn, device_id: str, measure: str) -> Kind:
+    row = conn.execute(
+        "SELECT feed, device_type FROM device WHERE device_id = %s", (device_id,)
+    ).fetchone()
+    if row is None:
+        raise ApiError(404, f"no device {device_id!r}")
+    feed, device_type = row
+    kinds = [k for k in FEEDS[feed].kinds if device_type in k.device_types]
+    numeric = ("double precision", "bigint", "boolean")
+    for kind in kinds:
+        types = dict(zip(kind.columns, kind.sql_types, strict=True))
+        if types.get(measure) in numeric:
+            return kind
+    known = sorted(
+        c for k in kinds for c, t in zip(k.columns, k.sql_types, strict=True) if t in numeric
+    )
+    raise ApiError(422, f"{device_id} has no measure {measure!r}; it has: {', '.join(known)}")
+
+
+def _points(
+    conn: DbConn, kind: Kind, device_id: str, measure: str, *, bucket: Bucket,
+    start: datetime, end: datetime,
+) -> list[Point]:  # fmt: skip
+    if bucket == "raw":
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT ts, {m} FROM {t} WHERE device_id = %s AND ts >= %s AND ts < %s ORDER BY ts"
+            ).format(m=sql.Identifier(measure), t=sql.Identifier(kind.table)),
+            (device_id, start, end),
+        ).fetchall()
+        return [Point(t=t, value=None if v is None else float(v)) for t, v in rows]
+    if kind.rollup is None or measure not in kind.rollup.measures:
+        raise ApiError(422, f"{measure} is not rolled up; ask for bucket=raw over at most 7 days")
+    table = f"{kind.table}_{'hourly' if bucket == 'hour' else 'daily'}"
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT bucket, {a}, {lo}, {hi}, {n} FROM {t}"
+            " WHERE device_id = %s AND bucket >= %s AND bucket < %s ORDER BY bucket"
+        ).format(
+            a=sql.Identifier(f"{measure}_avg"),
+            lo=sql.Identifier(f"{measure}_min"),
+            hi=sql.Identifier(f"{measure}_max"),
+            n=sql.Identifier(f"{measure}_n"),
+            t=sql.Identifier(table),
+        ),
+        (device_id, start, end),
+    ).fetchall()
+    return [Point(t=r[0], avg=r[1], min=r[2], max=r[3], n=r[4]) for r in rows]
+
+
+def _csv(series: Series) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if series.bucket == "raw":
+        writer.writerow(["t", series.measure])
+        writer.writerows([p.t.isoformat(), p.value] for p in series.points)
+    else:
+        writer.writerow(["t", "avg", "min", "max", "n"])
+        writer.writerows([p.t.isoformat(), p.avg, p.min, p.max, p.n] for p in series.points)
+    name = f"{series.device_id}_{series.measure}_{series.bucket}.csv"
+    return Response(
+        out.getvalue(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+@router.get(
+    "/devices/{device_id}/series",
+    response_model=Series,
+    dependencies=[Depends(require("viewer"))],
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_series(
+    *,
+    conn: DbConn,
+    device_id: str,
+    measure: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,64}$")],
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
+    bucket: Bucket = "raw",
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Series | Response:
+    """``raw`` serves up to 7 days, ``hour`` up to 400, ``day`` up to 10 years."""
+    if end <= start:
+        raise ApiError(422, "to must be after from")
+    if end - start > MAX_SPAN[bucket]:
+        advice = f"; use bucket={NEXT[bucket]}" if bucket in NEXT else ""
+        raise ApiError(422, f"bucket={bucket} serves at most {MAX_SPAN[bucket].days} days{advice}")
+    kind = _kind_with(conn, device_id, measure)
+    series = Series(
+        device_id=device_id, measure=measure, bucket=bucket, start=start, end=end,
+        points=_points(conn, kind, device_id, measure, bucket=bucket, start=start, end=end),
+    )  # fmt: skip
+    return _csv(series) if fmt == "csv" else series

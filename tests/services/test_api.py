@@ -1,0 +1,199 @@
+"""The HTTP API against the real database: every endpoint, each role's allowed and denied paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from envmon.rules_test import StoredReplay, subset
+from ingest.registry import load_registry
+from ingest.settings import Settings
+from services.alerts import store
+from services.api import create_app, create_key
+from services.notify.routing import default_routing
+from services.rules import default_pack, load_rules
+from services.rules.evaluators import Observation, Subject
+from services.rules.state import Verdict
+from simulators import DistrictSimulator
+from tests.fixtures.servers import Database
+
+pytestmark = [pytest.mark.database]
+T1 = datetime.now(UTC).replace(second=0, microsecond=0)
+T0 = T1 - timedelta(hours=1)
+KEYS: dict[str, str] = {}
+
+
+@pytest.fixture
+def client(database: Database) -> Iterator[TestClient]:
+    registry = load_registry()
+    sim = DistrictSimulator(subset(registry, ["air-guantang", "wwtp-pangu"]), 0, (), 0.0)
+    replay = StoredReplay(database.url, database.schema, registry, sim)
+    replay.store(T0, T1)
+    replay.close()
+    with database.connect() as conn:
+        for role in ("viewer", "operator", "admin"):
+            KEYS[role] = create_key(conn, f"{role}-1", role)  # type: ignore[arg-type]
+    settings = Settings(database={"schema_name": database.schema})
+    rules = load_rules(default_pack(), registry)
+    with TestClient(create_app(settings, database.url, registry, rules)) as c:
+        yield c
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[role]}"}
+
+
+def _fire(database: Database) -> int:
+    rule = next(r for r in load_rules(default_pack(), load_registry()) if r.id == "air-stale")
+    subject = Subject("air-guantang", "官塘站", "Guantang", "guantang", ("air-guantang",))
+    obs = Observation(
+        "air-guantang", Verdict(T0, T1, True, False, 12.0), {"value": 12.0, "limit": "> 10 min"}
+    )
+    with database.connect() as conn:
+        return store.open_alert(
+            conn, store.Context(rule, subject, default_routing()), obs, T0, "firing"
+        )
+
+
+def test_health_needs_no_key(client: TestClient) -> None:
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["database"] is True
+    assert body["broker"] is None
+    assert body["last_stored"] is not None
+
+
+def test_reads_need_a_key_unless_anonymous_reads_are_on(client: TestClient) -> None:
+    r = client.get("/api/v1/devices")
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["title"] == "Not authenticated"
+    bad = client.get("/api/v1/devices", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    client.app.state.settings.api.anonymous_read = True  # type: ignore[attr-defined]
+    try:
+        assert client.get("/api/v1/devices?limit=1").status_code == 200
+        denied = client.post("/api/v1/alerts/1/acknowledge", json={"comment": "x"})
+        assert denied.status_code == 401  # writes never anonymous
+    finally:
+        client.app.state.settings.api.anonymous_read = False  # type: ignore[attr-defined]
+
+
+def test_devices_list_filters_and_pages(client: TestClient) -> None:
+    r = client.get("/api/v1/devices?feed=air&limit=3", headers=auth("viewer"))
+    assert r.status_code == 200
+    page = r.json()
+    assert page["total"] == 10
+    assert len(page["items"]) == 3
+    assert {d["feed"] for d in page["items"]} == {"air"}
+    reporting = client.get("/api/v1/devices?status=reporting", headers=auth("viewer")).json()
+    assert {d["device_id"] for d in reporting["items"]} == {"air-guantang", "wwtp-pangu"}
+    too_big = client.get("/api/v1/devices?limit=5000", headers=auth("viewer"))
+    assert too_big.status_code == 422
+    assert too_big.json()["errors"][0]["field"] == "limit"
+
+
+def test_device_detail_has_the_latest_readings(client: TestClient) -> None:
+    r = client.get("/api/v1/devices/air-guantang", headers=auth("viewer"))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "reporting"
+    [latest] = body["latest"]
+    assert latest["kind"] == "reading"
+    assert "pm25_ugm3" in latest["values"]
+    missing = client.get("/api/v1/devices/air-atlantis", headers=auth("viewer"))
+    assert missing.status_code == 404
+    assert "air-atlantis" in missing.json()["detail"]
+
+
+def test_series_raw_csv_and_span_limits(client: TestClient) -> None:
+    params = {"measure": "pm25_ugm3", "from": T0.isoformat(), "to": T1.isoformat()}
+    r = client.get("/api/v1/devices/air-guantang/series", params=params, headers=auth("viewer"))
+    assert r.status_code == 200
+    points = r.json()["points"]
+    assert 55 <= len(points) <= 60
+    assert all(p["value"] is not None for p in points)
+    as_csv = client.get(
+        "/api/v1/devices/air-guantang/series",
+        params={**params, "format": "csv"},
+        headers=auth("viewer"),
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.text.splitlines()[0] == "t,pm25_ugm3"
+    long = {**params, "from": (T1 - timedelta(days=30)).isoformat()}
+    refused = client.get("/api/v1/devices/air-guantang/series", params=long, headers=auth("viewer"))
+    assert refused.status_code == 422
+    assert "bucket=hour" in refused.json()["detail"]
+    hourly = client.get(
+        "/api/v1/devices/air-guantang/series",
+        params={**long, "bucket": "hour"},
+        headers=auth("viewer"),
+    )
+    assert hourly.status_code == 200
+    unknown = client.get(
+        "/api/v1/devices/air-guantang/series",
+        params={**params, "measure": "nox_ugm3"},
+        headers=auth("viewer"),
+    )
+    assert unknown.status_code == 422
+    assert "pm25_ugm3" in unknown.json()["detail"]
+
+
+def test_alerts_roles_and_audit(client: TestClient, database: Database) -> None:
+    alert_id = _fire(database)
+    listed = client.get("/api/v1/alerts?state=firing", headers=auth("viewer")).json()
+    assert [a["id"] for a in listed["items"]] == [alert_id]
+    detail = client.get(f"/api/v1/alerts/{alert_id}", headers=auth("viewer")).json()
+    assert detail["evidence"]["limit"] == "> 10 min"
+    assert [e["transition"] for e in detail["history"]] == ["firing"]
+
+    path = f"/api/v1/alerts/{alert_id}/acknowledge"
+    denied = client.post(path, json={"comment": "on it"}, headers=auth("viewer"))
+    assert denied.status_code == 403
+    ok = client.post(path, json={"comment": "on it"}, headers=auth("operator"))
+    assert ok.status_code == 200
+    assert (ok.json()["state"], ok.json()["acknowledged_by"]) == ("acknowledged", "operator-1")
+    again = client.post(path, json={"comment": "again"}, headers=auth("operator"))
+    assert again.status_code == 409
+    resolved = client.post(
+        f"/api/v1/alerts/{alert_id}/resolve", json={"comment": "fixed"}, headers=auth("admin")
+    )
+    assert resolved.json()["state"] == "resolved"
+    assert client.get("/api/v1/alerts/999999", headers=auth("viewer")).status_code == 404
+
+    with database.connect() as conn:
+        trail = conn.execute(
+            "SELECT who, status, before->>'state', after->>'state' FROM api_audit ORDER BY id"
+        ).fetchall()
+    assert trail == [
+        ("viewer-1", 403, None, None),
+        ("operator-1", 200, "firing", "acknowledged"),
+        ("operator-1", 409, "acknowledged", None),
+        ("admin-1", 200, "acknowledged", "resolved"),
+    ]
+
+
+def test_rules_list_and_validate(client: TestClient) -> None:
+    rules = client.get("/api/v1/rules", headers=auth("viewer")).json()
+    assert len(rules) == 37
+    good = "rules:\n  - id: x-stale\n    title: {zh: 静默, en: silent}\n    kind: stale\n"
+    good += "    feed: air\n    period: 60s\n    severity: minor\n"
+    assert (
+        client.post(
+            "/api/v1/rules/validate", json={"yaml": good}, headers=auth("operator")
+        ).status_code
+        == 403
+    )
+    ok = client.post("/api/v1/rules/validate", json={"yaml": good}, headers=auth("admin"))
+    assert ok.json() == {"valid": True, "rules": ["x-stale"], "problem": None}
+    bad = client.post(
+        "/api/v1/rules/validate",
+        json={"yaml": good.replace("feed: air", "feed: sewage")},
+        headers=auth("admin"),
+    ).json()
+    assert bad["valid"] is False
+    assert "x-stale" in bad["problem"]

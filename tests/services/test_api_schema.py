@@ -1,0 +1,79 @@
+"""Schemathesis over the OpenAPI document: no 5xx, no response outside the schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from ingest.registry import load_registry
+from ingest.settings import Settings
+from services.api import create_app, create_key
+from services.rules import default_pack, load_rules
+from tests.fixtures.servers import Database
+
+pytestmark = [pytest.mark.database, pytest.mark.slow]
+# What the issue asks: no 5xx, every status and body as documented. (Schemathesis's
+# "positive data rejected" check is left out: a request can satisfy the schema and still
+# be refused with a documented 422, e.g. ``to`` before ``from``.)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def app_and_key(database: Database) -> Iterator[tuple[FastAPI, str]]:
+    registry = load_registry()
+    settings = Settings(database={"schema_name": database.schema})
+    app = create_app(settings, database.url, registry, load_rules(default_pack(), registry))
+    with database.connect() as conn:
+        key = create_key(conn, "fuzzer", "admin")
+    with TestClient(app):  # runs the lifespan: the pool is open while the checks run
+        yield app, key
+
+
+def test_no_server_error_and_every_response_fits_the_schema(
+    app_and_key: tuple[FastAPI, str],
+) -> None:
+    app, key = app_and_key
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    failures, calls = [], 0
+    for operation in schema.get_all_operations():
+        op = operation.ok()
+        strategy = op.as_strategy()
+        for case in _examples(strategy, 25):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
+            calls += 1
+            try:
+                case.call_and_validate(checks=CHECKS)
+            except FailureGroup as exc:
+                failures.append(f"{op.method.upper()} {op.path}: {str(exc)[:400]}")
+    assert calls >= 100  # every operation was exercised
+    assert failures == []
+
+
+def _examples(strategy: object, n: int) -> list[object]:
+    from hypothesis import HealthCheck, given, settings  # noqa: PLC0415
+
+    found: list[object] = []
+
+    @settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)  # type: ignore[arg-type]
+    def collect(case: object) -> None:
+        found.append(case)
+
+    collect()
+    return found
