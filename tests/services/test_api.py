@@ -9,13 +9,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from envmon.rules_test import StoredReplay, subset
+from ingest.feeds import LOCAL_TZ
 from ingest.registry import load_registry
 from ingest.settings import Settings
+from ingest.storage.rollups import refresh_pending
 from services.alerts import store
 from services.api import create_app, create_key
 from services.notify.routing import default_routing
 from services.rules import default_pack, load_rules
+from services.rules.aqi import hourly_aqi
 from services.rules.evaluators import Observation, Subject
+from services.rules.evaluators.air import store_aqi
 from services.rules.state import Verdict
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database
@@ -34,6 +38,7 @@ def client(database: Database) -> Iterator[TestClient]:
     replay.store(T0, T1)
     replay.close()
     with database.connect() as conn:
+        refresh_pending(conn)
         for role in ("viewer", "operator", "admin"):
             KEYS[role] = create_key(conn, f"{role}-1", role)  # type: ignore[arg-type]
     settings = Settings(database={"schema_name": database.schema})
@@ -197,3 +202,34 @@ def test_rules_list_and_validate(client: TestClient) -> None:
     ).json()
     assert bad["valid"] is False
     assert "x-stale" in bad["problem"]
+
+
+def test_kpis(client: TestClient, database: Database) -> None:
+    today = T1.astimezone(LOCAL_TZ).date().isoformat()
+    rate = client.get(f"/api/v1/kpi/treatment-rate?date={today}", headers=auth("viewer")).json()
+    pangu = next(p for p in rate["plants"] if p["device_id"] == "wwtp-pangu")
+    assert pangu["treated_m3"] > 0
+    assert pangu["bypass_m3"] == 0
+    assert pangu["rate_pct"] == 100.0
+    assert rate["target_pct"] == 95.0
+    assert next(p for p in rate["plants"] if p["device_id"] == "wwtp-guantang")["rate_pct"] is None
+
+    conc = {"pm25": 80.0, "pm10": 100.0, "o3": 60.0}
+    hour = T0.replace(minute=0)
+    with database.connect() as conn:
+        store_aqi(conn, "air-guantang", hour, hourly_aqi(conc, hour), dict(conc))
+    [station] = client.get("/api/v1/kpi/aqi", headers=auth("viewer")).json()
+    assert (station["device_id"], station["primary_pollutants"]) == ("air-guantang", ["pm25"])
+    assert station["edition"] == "HJ 633-2026"
+
+    leak = client.get("/api/v1/kpi/leakage?period=month", headers=auth("viewer")).json()
+    assert len(leak["dmas"]) == 14
+    assert all(d["rate_pct"] is None for d in leak["dmas"])  # no water data stored here
+    online = client.get("/api/v1/kpi/rsu-online", headers=auth("viewer")).json()
+    assert (online["registered"], online["online"], online["intersections_planned"]) == (
+        1600,
+        0,
+        535,
+    )
+    bad = client.get("/api/v1/kpi/treatment-rate?period=week", headers=auth("viewer"))
+    assert bad.status_code == 422
