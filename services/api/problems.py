@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -80,6 +81,13 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
         return problem(422, detail, request, errors=errors)
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        # e.g. a NUL byte or an out-of-range value that only the database checks
+        return problem(
+            422, f"a value of the request is not acceptable: {type(exc).__name__}", request
+        )
+
+    app.add_exception_handler(psycopg.DataError, on_data_error)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_invalid)

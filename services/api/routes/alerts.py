@@ -15,6 +15,7 @@ from services.api.problems import RESPONSES, ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=RESPONSES)
 State = Literal["pending", "firing", "acknowledged", "resolved"]
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,79}$"
 Severity = Literal["critical", "major", "minor", "warning"]
 
 _COLUMNS = (
@@ -84,8 +85,8 @@ def list_alerts(
     state: State | None = None,
     feed: Literal["wastewater", "air", "water", "v2x"] | None = None,
     severity: Severity | None = None,
-    area: Annotated[str | None, Query(max_length=64)] = None,
-    rule: Annotated[str | None, Query(max_length=80)] = None,
+    area: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    rule: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
 ) -> AlertPage:

@@ -80,8 +80,8 @@ def list_devices(
     conn: DbConn,
     paging: Paging,
     feed: Feed | None = None,
-    area: Annotated[str | None, Query(max_length=64)] = None,
-    device_type: Annotated[str | None, Query(alias="type", max_length=64)] = None,
+    area: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")] = None,
+    device_type: Annotated[str | None, Query(alias="type", pattern=r"^[a-z_]{1,64}$")] = None,
     status: Status | None = None,
 ) -> DevicePage:
     """Devices with their reporting status, filtered by feed, area, type and status."""
