@@ -12,7 +12,7 @@ from psycopg_pool import ConnectionPool
 from ingest.registry.model import Registry
 from ingest.settings import Settings
 from services.api import problems
-from services.api.routes import alerts, health, kpi, registry, rules, series
+from services.api.routes import alerts, health, kpi, metrics, registry, rules, series
 from services.rules import RuleBase
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,6 @@ def create_app(
     app.state.registry = registry_
     app.state.rules = list(rules_)
     problems.install(app)
-    for module in (health, registry, series, kpi, alerts, rules):
+    for module in (health, registry, series, kpi, alerts, rules, metrics):
         app.include_router(module.router)
     return app

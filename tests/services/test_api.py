@@ -233,3 +233,20 @@ def test_kpis(client: TestClient, database: Database) -> None:
     )
     bad = client.get("/api/v1/kpi/treatment-rate?period=week", headers=auth("viewer"))
     assert bad.status_code == 422
+
+
+def test_prometheus_metrics(client: TestClient, database: Database) -> None:
+    _fire(database)
+    assert client.get("/metrics").status_code == 401
+    r = client.get("/metrics", headers=auth("viewer"))
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = r.text.splitlines()
+    assert 'envmon_alerts_open{severity="minor"} 1' in lines
+    stored = {
+        line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+        for line in lines
+        if line.startswith("envmon_rows_inserted_total{")
+    }
+    assert stored['table="air_reading"'] >= 55
+    assert any(line.startswith("envmon_collector_lag_seconds ") for line in lines)

@@ -1,0 +1,72 @@
+"""Prometheus metrics (text exposition format), read from the database's own counters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+
+from ingest.feeds import KINDS
+from services.api.auth import require
+from services.api.deps import DbConn
+
+router = APIRouter(tags=["metrics"])
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
+    return lines
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    dependencies=[Depends(require("viewer"))],
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(conn: DbConn) -> PlainTextResponse:
+    """Rows stored per table, dead letters per reason, open alerts, outbox backlog and
+    collector lag. Prometheus scrapes it with a viewer key (``authorization`` config)."""
+    tables = [k.table for k in KINDS]
+    stored = conn.execute(
+        "SELECT relname, n_tup_ins FROM pg_stat_user_tables"
+        " WHERE schemaname = current_schema() AND relname = ANY(%s) ORDER BY relname",
+        (tables,),
+    ).fetchall()
+    dead = conn.execute(
+        "SELECT reason, count(*) FROM dead_letter GROUP BY reason ORDER BY reason"
+    ).fetchall()
+    alerts = conn.execute(
+        "SELECT severity, count(*) FROM alert WHERE state <> 'resolved'"
+        " GROUP BY severity ORDER BY severity"
+    ).fetchall()
+    outbox = conn.execute(
+        "SELECT state, count(*) FROM notification WHERE state IN ('pending', 'failed')"
+        " GROUP BY state ORDER BY state"
+    ).fetchall()
+    lag = conn.execute(
+        "SELECT extract(epoch FROM now() - max(received_at)) FROM device_latest"
+    ).fetchone()
+    lines = _family(
+        "envmon_rows_inserted_total", "counter", "rows inserted into each feed table",
+        [(f'{{table="{t}"}}', float(n)) for t, n in stored],
+    )  # fmt: skip
+    lines += _family(
+        "envmon_dead_letters", "gauge", "dead letters kept, by reason",
+        [(f'{{reason="{r}"}}', float(n)) for r, n in dead],
+    )  # fmt: skip
+    lines += _family(
+        "envmon_alerts_open", "gauge", "alerts not resolved, by severity",
+        [(f'{{severity="{s}"}}', float(n)) for s, n in alerts],
+    )  # fmt: skip
+    lines += _family(
+        "envmon_outbox_notifications", "gauge", "notifications waiting or failed",
+        [(f'{{state="{s}"}}', float(n)) for s, n in outbox],
+    )  # fmt: skip
+    if lag is not None and lag[0] is not None:
+        lines += _family(
+            "envmon_collector_lag_seconds", "gauge", "seconds since the newest stored row",
+            [("", float(lag[0]))],
+        )  # fmt: skip
+    return PlainTextResponse("\n".join(lines) + "\n", media_type=CONTENT_TYPE)
