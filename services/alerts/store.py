@@ -156,6 +156,7 @@ def enqueue(
     receivers = routing.receivers_for(rule.feed, rule.id, rule.severity, s.area)
     receivers += [r for r in rule.receivers if r not in receivers]
     notice = notice_facts(ctx, obs, at)
+    quiet = silenced(conn, s.id, s.devices, s.area, at)
     n = 0
     for receiver in receivers:
         known = routing.receivers.get(receiver)
@@ -178,11 +179,24 @@ def enqueue(
                     s.area,
                     key,
                     _json(notice),
-                    "pending" if channel is not None else "no_channel",
+                    "silenced" if quiet else "pending" if channel is not None else "no_channel",
                 ),
             )
             n += 1
     return n
+
+
+def silenced(
+    conn: Conn, subject: str, devices: tuple[str, ...], area: str | None, at: datetime
+) -> bool:
+    """Whether a maintenance window covers the subject (or one of its devices, or its area)
+    at ``at``."""
+    row = conn.execute(
+        "SELECT 1 FROM silence WHERE starts_at <= %s AND ends_at > %s"
+        " AND (device_id = %s OR device_id = ANY(%s) OR area = %s) LIMIT 1",
+        (at, at, subject, list(devices), area),
+    ).fetchone()
+    return row is not None
 
 
 def _panel_link(ctx: Context, obs: Observation) -> str | None:

@@ -12,7 +12,17 @@ from psycopg_pool import ConnectionPool
 from ingest.registry.model import Registry
 from ingest.settings import Settings
 from services.api import problems
-from services.api.routes import alerts, health, kpi, metrics, registry, rules, series
+from services.api.routes import (
+    alerts,
+    dead_letters,
+    health,
+    kpi,
+    metrics,
+    registry,
+    rules,
+    series,
+    silences,
+)
 from services.rules import RuleBase
 
 log = logging.getLogger(__name__)
@@ -53,9 +63,11 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.db_url = db_url
     app.state.registry = registry_
     app.state.rules = list(rules_)
     problems.install(app)
-    for module in (health, registry, series, kpi, alerts, rules, metrics):
+    routers = (health, registry, series, kpi, alerts, silences, rules, dead_letters, metrics)
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -250,3 +250,77 @@ def test_prometheus_metrics(client: TestClient, database: Database) -> None:
     }
     assert stored['table="air_reading"'] >= 55
     assert any(line.startswith("envmon_collector_lag_seconds ") for line in lines)
+
+
+def test_dead_letters_listed_and_reingested_after_the_registry_is_fixed(
+    client: TestClient, database: Database
+) -> None:
+    """A station missing from the registry: its messages are dead letters (unknown device);
+    once it is registered, re-ingestion stores them and removes them from the dead letters."""
+    payload = b'{"v": 1, "ts": "2026-11-30T10:00:00+08:00", "seq": 1, "pm25_ugm3": 30.0}'
+    with database.connect() as conn:
+        conn.execute(
+            "INSERT INTO dead_letter (received_at, topic, payload, reason, detail, device_id,"
+            " feed) VALUES (now(), %s, %s, 'unknown_device', 'not in the registry', %s, 'air')",
+            ("liudong/air/air-new/reading", payload, "air-new"),
+        )
+        conn.execute(
+            "INSERT INTO dead_letter (received_at, topic, payload, reason, detail)"
+            " VALUES (now(), 'liudong/noise', 'x', 'bad_topic', 'no feed')"
+        )
+    page = client.get("/api/v1/dead-letters?reason=unknown_device", headers=auth("viewer")).json()
+    [item] = page["items"]
+    assert (item["device_id"], item["payload"]) == ("air-new", payload.decode())
+    ids = [item["id"], item["id"] + 1, 999_999]
+    assert (
+        client.post(
+            "/api/v1/dead-letters/reingest", json={"ids": ids}, headers=auth("operator")
+        ).status_code
+        == 403
+    )
+
+    still = client.post("/api/v1/dead-letters/reingest", json={"ids": ids}, headers=auth("admin"))
+    assert still.json()["stored"] == []
+    assert still.json()["still_refused"][str(item["id"])].startswith("unknown_device")
+
+    with database.connect() as conn:  # the station is registered (as the registry sync would)
+        conn.execute(
+            "INSERT INTO device (device_id, feed, device_type, name_zh, name_en, area, lat, lon)"
+            " VALUES ('air-new', 'air', 'air_station', '新站', 'New station', 'guantang',"
+            " 24.35, 109.5)"
+        )
+    done = client.post(
+        "/api/v1/dead-letters/reingest", json={"ids": ids}, headers=auth("admin")
+    ).json()
+    assert done == {
+        "stored": [item["id"]],
+        "still_refused": {str(item["id"] + 1): "bad_topic: topic 'liudong/noise' is not"
+                          " liudong/<feed>/<device>/<kind>"},
+        "not_found": [999_999],
+    }  # fmt: skip
+    assert database.scalar("SELECT pm25_ugm3 FROM air_reading WHERE device_id = 'air-new'") == 30.0
+    assert database.scalar("SELECT count(*) FROM dead_letter") == 1
+
+
+def test_a_silenced_device_keeps_its_alerts_and_holds_its_notifications(
+    client: TestClient, database: Database
+) -> None:
+    body = {"device_id": "air-guantang", "starts_at": T0.isoformat(),
+            "ends_at": (T1 + timedelta(hours=2)).isoformat(), "comment": "校准"}  # fmt: skip
+    assert client.post("/api/v1/silences", json=body, headers=auth("viewer")).status_code == 403
+    both = {**body, "area": "guantang"}
+    assert client.post("/api/v1/silences", json=both, headers=auth("operator")).status_code == 422
+    created = client.post("/api/v1/silences", json=body, headers=auth("operator"))
+    assert created.status_code == 201
+    silence = created.json()
+    assert silence["created_by"] == "operator-1"
+    _fire(database)  # air-stale for air-guantang at T1, inside the window
+    with database.connect() as conn:
+        states = {s for (s,) in conn.execute("SELECT state FROM notification")}
+    assert states == {"silenced"}
+    listed = client.get("/api/v1/silences", headers=auth("viewer")).json()
+    assert [s["id"] for s in listed] == [silence["id"]]
+    ended = client.delete(f"/api/v1/silences/{silence['id']}", headers=auth("operator"))
+    assert ended.status_code == 200
+    assert client.get("/api/v1/silences", headers=auth("viewer")).json() == []
+    assert client.delete("/api/v1/silences/999999", headers=auth("operator")).status_code == 404

@@ -74,7 +74,7 @@ CREATE TABLE notification (
     idempotency_key  text NOT NULL UNIQUE,
     notice           jsonb NOT NULL,
     state            text NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'sent', 'failed', 'no_channel')),
+        CHECK (state IN ('pending', 'sent', 'failed', 'no_channel', 'silenced')),
     batch_id         bigint,
     attempts         integer NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz NOT NULL DEFAULT now(),
@@ -84,6 +84,22 @@ CREATE TABLE notification (
 );
 CREATE INDEX notification_due_idx ON notification (next_attempt_at) WHERE state = 'pending';
 CREATE SEQUENCE notification_batch_seq;
+
+-- Maintenance windows: transitions of a silenced device (or of any subject of a silenced
+-- area) are still recorded, but their notifications are kept as 'silenced', not sent.
+CREATE TABLE silence (
+    id          bigserial PRIMARY KEY,
+    device_id   text,
+    area        text,
+    starts_at   timestamptz NOT NULL,
+    ends_at     timestamptz NOT NULL,
+    created_by  text NOT NULL,
+    comment     text NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CHECK (device_id IS NOT NULL OR area IS NOT NULL),
+    CHECK (ends_at > starts_at)
+);
+CREATE INDEX silence_ends_idx ON silence (ends_at);
 
 -- The hourly (real-time) AQI of each station, with the HJ 633 edition used.
 CREATE TABLE air_aqi_hourly (
