@@ -22,6 +22,7 @@ from services.api.routes import (
     rules,
     series,
     silences,
+    stream,
 )
 from services.rules import RuleBase
 
@@ -67,7 +68,9 @@ def create_app(
     app.state.registry = registry_
     app.state.rules = list(rules_)
     problems.install(app)
-    routers = (health, registry, series, kpi, alerts, silences, rules, dead_letters, metrics)
+    routers = (
+        health, registry, series, kpi, alerts, silences, stream, rules, dead_letters, metrics,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -324,3 +325,41 @@ def test_a_silenced_device_keeps_its_alerts_and_holds_its_notifications(
     assert ended.status_code == 200
     assert client.get("/api/v1/silences", headers=auth("viewer")).json() == []
     assert client.delete("/api/v1/silences/999999", headers=auth("operator")).status_code == 404
+
+
+def test_alert_transitions_stream_as_server_sent_events(
+    client: TestClient, database: Database
+) -> None:
+    alert_id = _fire(database)
+    with client.stream(
+        "GET",
+        "/api/v1/stream/alerts?max_events=1&seconds=10",
+        headers={**auth("viewer"), "Last-Event-ID": "0"},
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = "".join(r.iter_text())
+    lines = text.strip().splitlines()
+    assert lines[1] == "event: alert"
+    data = json.loads(lines[2].removeprefix("data: "))
+    assert (data["alert_id"], data["transition"], data["rule_id"]) == (
+        alert_id,
+        "firing",
+        "air-stale",
+    )
+
+
+def test_readings_stream_carries_what_changes(client: TestClient, database: Database) -> None:
+    registry = load_registry()
+    sim = DistrictSimulator(subset(registry, ["air-guantang"]), 0, (), 0.0)
+    with client.stream(
+        "GET",
+        "/api/v1/stream/readings?feed=air&max_events=1&seconds=20",
+        headers=auth("viewer"),
+    ) as r:
+        replay = StoredReplay(database.url, database.schema, registry, sim)
+        replay.store(T1, T1 + timedelta(minutes=2))  # newer data arrives while streaming
+        replay.close()
+        text = "".join(r.iter_text())
+    event = json.loads(text.strip().splitlines()[-1].removeprefix("data: "))
+    assert (event["device_id"], event["kind"]) == ("air-guantang", "reading")
+    assert event["values"]["pm25_ugm3"] is not None

@@ -58,6 +58,8 @@ def test_no_server_error_and_every_response_fits_the_schema(
     failures, calls = [], 0
     for operation in schema.get_all_operations():
         op = operation.ok()
+        if op.path.startswith("/api/v1/stream/"):
+            continue  # endless by design; tests/services/test_api.py reads them
         strategy = op.as_strategy()
         for case in _examples(strategy, EXAMPLES):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}

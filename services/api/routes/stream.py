@@ -1,0 +1,141 @@
+"""Live updates as Server-Sent Events: alert transitions, and the latest readings of a feed.
+
+Both poll the database once a second (alerts by ``alert_event`` id, readings by
+``device_latest``), so every API process serves them without a broker connection. A
+client that reconnects with ``Last-Event-ID`` resumes after the last alert event it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from ingest.feeds import FEEDS
+from services.api.auth import require
+from services.api.problems import RESPONSES
+
+router = APIRouter(
+    prefix="/api/v1/stream", tags=["live"], responses=RESPONSES,
+    dependencies=[Depends(require("viewer"))],
+)  # fmt: skip
+POLL_S = 1.0
+KEEPALIVE_S = 15.0
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "an event stream"}
+}
+
+
+def _event(kind: str, data: dict[str, Any], event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+
+def _poll(pool: ConnectionPool, step: Any, max_events: int | None, seconds: float) -> Iterator[str]:
+    sent, deadline, quiet_since = 0, time.monotonic() + seconds, time.monotonic()
+    while time.monotonic() < deadline:
+        with pool.connection(timeout=5.0) as conn:
+            events = step(conn)
+        for text in events:
+            yield text
+            sent += 1
+            quiet_since = time.monotonic()
+            if max_events is not None and sent >= max_events:
+                return
+        if time.monotonic() - quiet_since >= KEEPALIVE_S:
+            yield ": keep-alive\n\n"
+            quiet_since = time.monotonic()
+        time.sleep(POLL_S)
+
+
+Seconds = Annotated[float, Query(gt=0, le=86_400, description="end the stream after this")]
+MaxEvents = Annotated[int | None, Query(ge=1, le=100_000, description="end after this many")]
+
+
+@router.get("/alerts", response_class=StreamingResponse, responses=SSE)
+def stream_alerts(
+    request: Request,
+    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    max_events: MaxEvents = None,
+    seconds: Seconds = 3600,
+) -> StreamingResponse:
+    """Every alert transition (pending, firing, acknowledged, resolved, discarded) as it is
+    recorded; ``id`` is the transition's id."""
+    pool = request.app.state.pool
+    with pool.connection() as conn:
+        row = conn.execute("SELECT coalesce(max(id), 0) FROM alert_event").fetchone()
+    cursor = [last_event_id if last_event_id is not None else int(row[0]) if row else 0]
+
+    def step(conn: Any) -> list[str]:
+        rows = conn.execute(
+            "SELECT e.id, e.alert_id, a.rule_id, a.subject, a.severity, e.transition, e.at,"
+            " e.actor FROM alert_event e JOIN alert a ON a.id = e.alert_id"
+            " WHERE e.id > %s ORDER BY e.id LIMIT 500",
+            (cursor[0],),
+        ).fetchall()
+        keys = ("alert_id", "rule_id", "subject", "severity", "transition", "at", "actor")
+        out = [_event("alert", dict(zip(keys, r[1:], strict=True)), r[0]) for r in rows]
+        if rows:
+            cursor[0] = rows[-1][0]
+        return out
+
+    return StreamingResponse(
+        _poll(pool, step, max_events, seconds), media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
+    )  # fmt: skip
+
+
+@router.get("/readings", response_class=StreamingResponse, responses=SSE)
+def stream_readings(
+    request: Request,
+    feed: Literal["wastewater", "air", "water", "v2x"],
+    max_events: MaxEvents = None,
+    seconds: Seconds = 3600,
+) -> StreamingResponse:
+    """The newest reading of each device of ``feed`` whenever it changes."""
+    pool = request.app.state.pool
+    tables = {k.table: k for k in FEEDS[feed].kinds}
+
+    def latest(conn: Any) -> list[tuple[str, str, datetime]]:
+        rows: list[tuple[str, str, datetime]] = conn.execute(
+            "SELECT table_name, device_id, ts FROM device_latest WHERE table_name = ANY(%s)",
+            (list(tables),),
+        ).fetchall()
+        return rows
+
+    with pool.connection() as conn:  # the stream carries what changes after it opens
+        seen = {(t, d): ts for t, d, ts in latest(conn)}
+
+    def step(conn: Any) -> list[str]:
+        out = []
+        for table, device, ts in latest(conn):
+            if seen.get((table, device)) == ts:
+                continue
+            seen[(table, device)] = ts
+            kind = tables[table]
+            values = conn.execute(
+                sql.SQL("SELECT * FROM {} WHERE device_id = %s AND ts = %s").format(
+                    sql.Identifier(table)
+                ),
+                (device, ts),
+            ).fetchone()
+            if values is None:
+                continue
+            names = ["device_id", "ts", "seq", "received_at", *kind.columns]
+            row = dict(zip(names, values, strict=True))
+            data = {"device_id": device, "kind": kind.name, "ts": ts}
+            data["values"] = {c: row[c] for c in kind.columns}
+            out.append(_event("reading", data))
+        return out
+
+    return StreamingResponse(
+        _poll(pool, step, max_events, seconds), media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
+    )  # fmt: skip
