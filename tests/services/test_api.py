@@ -363,3 +363,36 @@ def test_readings_stream_carries_what_changes(client: TestClient, database: Data
     event = json.loads(text.strip().splitlines()[-1].removeprefix("data: "))
     assert (event["device_id"], event["kind"]) == ("air-guantang", "reading")
     assert event["values"]["pm25_ugm3"] is not None
+
+
+def test_dry_run_says_what_would_have_fired_and_records_nothing(
+    client: TestClient, database: Database
+) -> None:
+    rule = (
+        "rules:\n  - id: pm25-any\n    title: {zh: 有PM2.5, en: any PM2.5}\n    kind: threshold\n"
+        "    feed: air\n    devices: {ids: [air-guantang]}\n    measure: pm25_ugm3\n"
+        "    condition: {op: '>', threshold: 0}\n    severity: minor\n"
+    )
+    r = client.post("/api/v1/rules/dry-run", json={"yaml": rule, "days": 1}, headers=auth("admin"))
+    assert r.status_code == 200
+    [would] = r.json()
+    assert (would["rule_id"], would["subject"], would["transition"]) == (
+        "pm25-any",
+        "air-guantang",
+        "firing",
+    )
+    aqi = client.post(
+        "/api/v1/rules/dry-run", json={"rule_id": "air-aqi-over-100"}, headers=auth("admin")
+    )
+    assert aqi.status_code == 200
+    assert database.scalar("SELECT count(*) FROM air_aqi_hourly") == 0  # rolled back
+    assert database.scalar("SELECT count(*) FROM alert") == 0
+    clock = client.post(
+        "/api/v1/rules/dry-run", json={"rule_id": "air-stale"}, headers=auth("admin")
+    )
+    assert clock.status_code == 422
+    assert "live clock" in clock.json()["detail"]
+    denied = client.post(
+        "/api/v1/rules/dry-run", json={"rule_id": "air-stale"}, headers=auth("operator")
+    )
+    assert denied.status_code == 403
