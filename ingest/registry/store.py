@@ -24,7 +24,10 @@ def load_registry(path: str | Path | None = None) -> Registry:
 
 
 def sync_registry(conn: psycopg.Connection[TupleRow], registry: Registry) -> dict[str, int]:
-    """Upsert every area, device and site; devices no longer in the file are retired."""
+    """Upsert every area, device and site; devices no longer in the file are retired.
+
+    Devices an administrator created or changed through the API (``attrs.source = 'api'``)
+    are managed there and left as they are."""
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO area (code, name_zh, name_en) VALUES (%s, %s, %s)"
@@ -39,7 +42,8 @@ def sync_registry(conn: psycopg.Connection[TupleRow], registry: Registry) -> dic
             " ON CONFLICT (device_id) DO UPDATE SET feed = excluded.feed,"
             " device_type = excluded.device_type, name_zh = excluded.name_zh,"
             " name_en = excluded.name_en, area = excluded.area, parent_id = excluded.parent_id,"
-            " lat = excluded.lat, lon = excluded.lon, retired_at = NULL, updated_at = now()",
+            " lat = excluded.lat, lon = excluded.lon, retired_at = NULL, updated_at = now()"
+            " WHERE device.attrs->>'source' IS DISTINCT FROM 'api'",
             [
                 (
                     d.device_id,
@@ -57,7 +61,7 @@ def sync_registry(conn: psycopg.Connection[TupleRow], registry: Registry) -> dic
         )
         cur.execute(
             "UPDATE device SET retired_at = now() WHERE retired_at IS NULL"
-            " AND NOT (device_id = ANY(%s))",
+            " AND NOT (device_id = ANY(%s)) AND attrs->>'source' IS DISTINCT FROM 'api'",
             ([d.device_id for d in devices],),
         )
         retired = cur.rowcount

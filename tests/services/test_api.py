@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from envmon.rules_test import StoredReplay, subset
 from ingest.feeds import LOCAL_TZ
-from ingest.registry import load_registry
+from ingest.registry import load_registry, sync_registry
 from ingest.settings import Settings
 from ingest.storage.rollups import refresh_pending
 from services.alerts import store
@@ -396,3 +396,42 @@ def test_dry_run_says_what_would_have_fired_and_records_nothing(
         "/api/v1/rules/dry-run", json={"rule_id": "air-stale"}, headers=auth("operator")
     )
     assert denied.status_code == 403
+
+
+def test_registry_administration(client: TestClient, database: Database) -> None:
+    new = {
+        "device_id": "air-new-1", "feed": "air", "device_type": "air_station",
+        "name_zh": "新站", "name_en": "New station", "area": "guantang",
+        "lat": 24.35, "lon": 109.5,
+    }  # fmt: skip
+    assert client.post("/api/v1/devices", json=new, headers=auth("operator")).status_code == 403
+    wrong = client.post(
+        "/api/v1/devices", json={**new, "device_type": "rsu"}, headers=auth("admin")
+    )
+    assert wrong.status_code == 422
+    outside = client.post("/api/v1/devices", json={**new, "lat": 30.0}, headers=auth("admin"))
+    assert outside.status_code == 422
+    created = client.post("/api/v1/devices", json=new, headers=auth("admin"))
+    assert created.status_code == 201
+    assert created.json()["status"] == "never"
+    again = client.post("/api/v1/devices", json=new, headers=auth("admin"))
+    assert again.status_code == 409
+    moved = client.patch(
+        "/api/v1/devices/air-guantang", json={"name_en": "Guantang (moved)"}, headers=auth("admin")
+    )
+    assert moved.json()["name_en"] == "Guantang (moved)"
+    retired = client.delete("/api/v1/devices/air-new-1", headers=auth("admin"))
+    assert retired.json()["status"] == "retired"
+
+    # the registry file does not undo what was managed through the API
+    with database.connect() as conn:
+        sync_registry(conn, load_registry())
+    assert (
+        client.get("/api/v1/devices/air-guantang", headers=auth("viewer")).json()["name_en"]
+        == "Guantang (moved)"
+    )
+    assert (
+        client.get("/api/v1/devices/air-new-1", headers=auth("viewer")).json()["status"]
+        == "retired"
+    )
+    assert database.scalar("SELECT count(*) FROM api_audit WHERE status IN (200, 201)") == 3

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from psycopg import sql
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ingest.feeds import FEEDS
-from services.api.auth import require
+from ingest.registry.model import LAT_RANGE, LON_RANGE
+from services.api.auth import Principal, audit, require
 from services.api.deps import DbConn, Paging
 from services.api.problems import RESPONSES, ApiError
 
@@ -139,3 +141,121 @@ def get_device(conn: DbConn, device_id: str) -> DeviceDetail:
         raise ApiError(404, f"no device {device_id!r}")
     base = _device(row)
     return DeviceDetail(**base, attrs=row[11], latest=latest_rows(conn, device_id, base["feed"]))
+
+
+# -- administration ----------------------------------------------------------------------
+
+ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+Lat = Annotated[float, Field(ge=LAT_RANGE[0], le=LAT_RANGE[1])]
+Lon = Annotated[float, Field(ge=LON_RANGE[0], le=LON_RANGE[1])]
+
+
+class NewDevice(BaseModel):
+    device_id: str = Field(pattern=ID)
+    feed: Feed
+    device_type: str = Field(pattern=r"^[a-z_]{1,64}$")
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    area: str = Field(pattern=ID)
+    parent_id: str | None = Field(default=None, pattern=ID)
+    lat: Lat
+    lon: Lon
+
+
+class DeviceChange(BaseModel):
+    name_zh: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    area: str | None = Field(default=None, pattern=ID)
+    parent_id: str | None = Field(default=None, pattern=ID)
+    lat: Lat | None = None
+    lon: Lon | None = None
+
+
+def _check_area(conn: DbConn, area: str | None) -> None:
+    if (
+        area is not None
+        and not conn.execute("SELECT 1 FROM area WHERE code = %s", (area,)).fetchone()
+    ):
+        raise ApiError(422, f"unknown area {area!r}")
+
+
+@router.post("/devices", response_model=DeviceDetail, status_code=201)
+def create_device(
+    *,
+    request: Request,
+    conn: DbConn,
+    body: NewDevice,
+    who: Annotated[Principal, Depends(require("admin"))],
+) -> DeviceDetail:
+    """Register a device (it is managed through the API from then on; the collectors accept
+    it within a minute)."""
+    types = {t for k in FEEDS[body.feed].kinds for t in k.device_types}
+    if body.device_type not in types:
+        raise ApiError(422, f"a {body.feed} device is one of: {', '.join(sorted(types))}")
+    _check_area(conn, body.area)
+    if conn.execute("SELECT 1 FROM device WHERE device_id = %s", (body.device_id,)).fetchone():
+        raise ApiError(409, f"device {body.device_id!r} exists")
+    conn.execute(
+        "INSERT INTO device (device_id, feed, device_type, name_zh, name_en, area, parent_id,"
+        " lat, lon, attrs) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            body.device_id, body.feed, body.device_type, body.name_zh, body.name_en, body.area,
+            body.parent_id, body.lat, body.lon, json.dumps({"source": "api"}),
+        ),
+    )  # fmt: skip
+    after = get_device(conn, body.device_id)
+    audit(conn, who, request, 201, after=after.model_dump(mode="json", exclude={"latest"}))
+    return after
+
+
+def _change(conn: DbConn, device_id: str, fields: dict[str, Any]) -> None:
+    sets: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(k)) for k in fields]
+    sets.append(sql.SQL('attrs = attrs || \'{"source": "api"}\', updated_at = now()'))
+    conn.execute(
+        sql.SQL("UPDATE device SET {} WHERE device_id = %s").format(sql.SQL(", ").join(sets)),
+        (*fields.values(), device_id),
+    )
+
+
+@router.patch("/devices/{device_id}", response_model=DeviceDetail)
+def change_device(
+    *,
+    request: Request,
+    conn: DbConn,
+    device_id: str,
+    body: DeviceChange,
+    who: Annotated[Principal, Depends(require("admin"))],
+) -> DeviceDetail:
+    """Change a device's names, area, parent or position (it is managed through the API from
+    then on: the registry file no longer overwrites it)."""
+    before = get_device(conn, device_id)
+    fields = body.model_dump(exclude_unset=True)
+    _check_area(conn, fields.get("area"))
+    _change(conn, device_id, fields)
+    after = get_device(conn, device_id)
+    audit(
+        conn, who, request, 200,
+        before=before.model_dump(mode="json", exclude={"latest"}),
+        after=after.model_dump(mode="json", exclude={"latest"}),
+    )  # fmt: skip
+    return after
+
+
+@router.delete("/devices/{device_id}", response_model=DeviceDetail)
+def retire_device(
+    *,
+    request: Request,
+    conn: DbConn,
+    device_id: str,
+    who: Annotated[Principal, Depends(require("admin"))],
+) -> DeviceDetail:
+    """Retire a device: its history stays; the collectors refuse its new messages."""
+    before = get_device(conn, device_id)
+    conn.execute(
+        "UPDATE device SET retired_at = coalesce(retired_at, now()),"
+        ' attrs = attrs || \'{"source": "api"}\', updated_at = now() WHERE device_id = %s',
+        (device_id,),
+    )
+    after = get_device(conn, device_id)
+    audit(conn, who, request, 200, before={"status": before.status}, after={"status": after.status})
+    return after
