@@ -84,6 +84,11 @@ class RuleEngine:
             with conn.transaction():
                 self._evaluate(conn, ev, now, stats)
         stats.seconds = time.perf_counter() - t0
+        with conn.transaction():
+            conn.execute(
+                "UPDATE rule_engine SET last_pass_s = %s, last_pass_at = now() WHERE id = 1",
+                (stats.seconds,),
+            )
         self.last = stats
         return stats
 

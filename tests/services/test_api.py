@@ -251,6 +251,12 @@ def test_prometheus_metrics(client: TestClient, database: Database) -> None:
     }
     assert stored['table="air_reading"'] >= 55
     assert any(line.startswith("envmon_collector_lag_seconds ") for line in lines)
+    with database.connect() as conn:
+        conn.execute(
+            "INSERT INTO rule_engine (id, started_at, last_pass_s) VALUES (1, now(), 0.25)"
+        )
+    again = client.get("/metrics", headers=auth("viewer")).text.splitlines()
+    assert "envmon_rule_pass_seconds 0.25" in again
 
 
 def test_dead_letters_listed_and_reingested_after_the_registry_is_fixed(
@@ -435,3 +441,21 @@ def test_registry_administration(client: TestClient, database: Database) -> None
         == "retired"
     )
     assert database.scalar("SELECT count(*) FROM api_audit WHERE status IN (200, 201)") == 3
+
+
+def test_daily_aqi_needs_twenty_valid_hours(client: TestClient, database: Database) -> None:
+    day = (T1.astimezone(LOCAL_TZ) - timedelta(days=2)).date()
+    start = datetime.combine(day, datetime.min.time(), LOCAL_TZ).astimezone(UTC)
+    sim = DistrictSimulator(subset(load_registry(), ["air-hualing"]), 0, (), 0.0)
+    replay = StoredReplay(database.url, database.schema, load_registry(), sim)
+    replay.store(start - timedelta(hours=8), start + timedelta(days=1))
+    replay.close()
+    with database.connect() as conn:
+        refresh_pending(conn)
+    rows = client.get(f"/api/v1/kpi/aqi-daily?date={day}", headers=auth("viewer")).json()
+    hualing = next(r for r in rows if r["device_id"] == "air-hualing")
+    assert hualing["valid_hours"]["pm25"] == 24
+    assert hualing["aqi"] is not None
+    assert hualing["edition"] == "HJ 633-2026"
+    guantang = [r for r in rows if r["device_id"] == "air-guantang"]
+    assert guantang == []  # no data that day

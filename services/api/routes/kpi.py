@@ -6,12 +6,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from psycopg import sql
 from pydantic import BaseModel
 
 from ingest.feeds import LOCAL_TZ
 from services.api.auth import require
 from services.api.deps import DbConn
 from services.api.problems import RESPONSES, ApiError
+from services.rules.aqi import daily_aqi
+from services.rules.evaluators.air import POLLUTANTS as POLLUTANT_COLUMNS
 from services.rules.evaluators.v2x import online_rsus
 
 router = APIRouter(
@@ -57,6 +60,17 @@ class StationAqi(BaseModel):
     category_en: str
     colour: str
     primary_pollutants: list[str]
+    edition: str
+
+
+class StationDailyAqi(BaseModel):
+    device_id: str
+    day: date
+    aqi: int | None
+    level: int | None
+    category_zh: str | None
+    primary_pollutants: list[str]
+    valid_hours: dict[str, int]
     edition: str
 
 
@@ -201,3 +215,64 @@ def rsu_online(request: Request, conn: DbConn) -> RsuOnline:
         rate_pct=100.0 * len(up) / len(rsus) if rsus else 0.0,
         intersections_covered=len(covered), intersections_planned=535,
     )  # fmt: skip
+
+
+DAILY = ("so2", "no2", "co", "pm10", "pm25")
+MIN_HOURS = 20  # GB 3095 Table 4: a daily mean needs 20 hourly means
+
+
+def _o3_max_8h(hours: dict[datetime, float], start: datetime) -> float | None:
+    """Daily max of the 8-h sliding means (hours t-7..t, 6 valid needed; 14 of them)."""
+    means = []
+    for k in range(24):
+        t = start + timedelta(hours=k)
+        got = [hours[h] for j in range(8) if (h := t - timedelta(hours=j)) in hours]
+        if len(got) >= 6:
+            means.append(sum(got) / len(got))
+    return max(means) if len(means) >= 14 else None
+
+
+@router.get("/aqi-daily", response_model=list[StationDailyAqi])
+def aqi_daily(conn: DbConn, day: DateParam = None) -> list[StationDailyAqi]:
+    """The daily AQI of each station for a local day (HJ 633 daily report), from the hourly
+    rollups: 24-h means of hours with 45 samples, needing 20 such hours per pollutant."""
+    w = window("day", day)
+    cols = {p: POLLUTANT_COLUMNS[p] for p in (*DAILY, "o3")}
+    select = sql.SQL(", ").join(
+        sql.SQL("CASE WHEN {n} >= 45 THEN {avg} END").format(
+            n=sql.Identifier(f"{c}_n"), avg=sql.Identifier(f"{c}_avg")
+        )
+        for c in cols.values()
+    )
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT device_id, bucket, {} FROM air_reading_hourly"
+            " WHERE bucket >= %s AND bucket < %s ORDER BY device_id, bucket"
+        ).format(select),
+        (w.start - timedelta(hours=7), w.end),
+    ).fetchall()
+    by_station: dict[str, dict[str, dict[datetime, float]]] = {}
+    for device, hour, *values in rows:
+        station = by_station.setdefault(device, {p: {} for p in cols})
+        for p, v in zip(cols, values, strict=True):
+            if v is not None:
+                station[p][hour] = float(v)
+    out = []
+    for device, series in sorted(by_station.items()):
+        conc: dict[str, float | None] = {}
+        valid: dict[str, int] = {}
+        for p in DAILY:
+            hours = [v for h, v in series[p].items() if h >= w.start]
+            valid[p] = len(hours)
+            conc[p] = sum(hours) / len(hours) if len(hours) >= MIN_HOURS else None
+        conc["o3_8h"] = _o3_max_8h(series["o3"], w.start)
+        result = daily_aqi(conc, w.start)
+        out.append(
+            StationDailyAqi(
+                device_id=device, day=w.start.astimezone(LOCAL_TZ).date(), aqi=result.aqi,
+                level=result.level, category_zh=result.category_zh,
+                primary_pollutants=list(result.primary), valid_hours=valid,
+                edition=result.edition,
+            )
+        )  # fmt: skip
+    return out

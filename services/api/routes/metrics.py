@@ -26,8 +26,9 @@ def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float
     responses={200: {"content": {"text/plain": {}}}},
 )
 def metrics(conn: DbConn) -> PlainTextResponse:
-    """Rows stored per table, dead letters per reason, open alerts, outbox backlog and
-    collector lag. Prometheus scrapes it with a viewer key (``authorization`` config)."""
+    """Rows stored per table, dead letters per reason, open alerts, outbox backlog,
+    collector lag and the rule engine's latest pass time. Prometheus scrapes it with a
+    viewer key (``authorization`` in its scrape config)."""
     tables = [k.table for k in KINDS]
     stored = conn.execute(
         "SELECT relname, n_tup_ins FROM pg_stat_user_tables"
@@ -48,6 +49,7 @@ def metrics(conn: DbConn) -> PlainTextResponse:
     lag = conn.execute(
         "SELECT extract(epoch FROM now() - max(received_at)) FROM device_latest"
     ).fetchone()
+    engine = conn.execute("SELECT last_pass_s FROM rule_engine WHERE id = 1").fetchone()
     lines = _family(
         "envmon_rows_inserted_total", "counter", "rows inserted into each feed table",
         [(f'{{table="{t}"}}', float(n)) for t, n in stored],
@@ -68,5 +70,10 @@ def metrics(conn: DbConn) -> PlainTextResponse:
         lines += _family(
             "envmon_collector_lag_seconds", "gauge", "seconds since the newest stored row",
             [("", float(lag[0]))],
+        )  # fmt: skip
+    if engine is not None and engine[0] is not None:
+        lines += _family(
+            "envmon_rule_pass_seconds", "gauge", "duration of the rule engine's latest pass",
+            [("", float(engine[0]))],
         )  # fmt: skip
     return PlainTextResponse("\n".join(lines) + "\n", media_type=CONTENT_TYPE)

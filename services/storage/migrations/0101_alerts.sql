@@ -121,6 +121,8 @@ CREATE TABLE air_aqi_hourly (
 -- When the rule engine first ran on this database (service clock): silence rules wait
 -- one period after it before judging, so devices have had the time to report.
 CREATE TABLE rule_engine (
-    id         integer PRIMARY KEY CHECK (id = 1),
-    started_at timestamptz NOT NULL
+    id           integer PRIMARY KEY CHECK (id = 1),
+    started_at   timestamptz NOT NULL,
+    last_pass_s  double precision,      -- how long the latest evaluation pass took
+    last_pass_at timestamptz
 );
