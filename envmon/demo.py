@@ -67,12 +67,8 @@ def demo_registry(registry: Registry, speed: float, max_rate: float) -> Registry
         rsus,
         max_rate,
     )
-    return registry.model_copy(
-        update={
-            "intersections": tuple(i for i in registry.intersections if i.id in keep),
-            "rsus": tuple(r for r in registry.rsus if r.intersection in keep),
-        }
-    )
+    sites = registry.sites() - {i.id for i in registry.intersections}
+    return registry.restricted_to(sites | keep)
 
 
 class DataClock:

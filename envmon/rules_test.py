@@ -121,21 +121,10 @@ def subset(registry: Registry, ids: Sequence[str]) -> Registry:
     """The registry cut down to the named sites (with their meters, loggers and RSUs)."""
     if not ids:
         return registry
-    keep = set(ids)
-    known = {s.id for s in registry.wastewater} | {s.id for s in registry.air}
-    known |= {d.id for d in registry.dmas} | {i.id for i in registry.intersections}
-    if unknown := sorted(keep - known):
-        raise ScenarioError(f"devices: {unknown} are not plant, station, DMA or intersection ids")
-    return registry.model_copy(
-        update={
-            "wastewater": tuple(s for s in registry.wastewater if s.id in keep),
-            "air": tuple(s for s in registry.air if s.id in keep),
-            "dmas": tuple(d for d in registry.dmas if d.id in keep),
-            "leak_loggers": tuple(g for g in registry.leak_loggers if g.dma in keep),
-            "intersections": tuple(i for i in registry.intersections if i.id in keep),
-            "rsus": tuple(r for r in registry.rsus if r.intersection in keep),
-        }
-    )
+    try:
+        return registry.restricted_to(set(ids))
+    except ValueError as exc:
+        raise ScenarioError(f"devices: {exc}") from None
 
 
 @dataclass

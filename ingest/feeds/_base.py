@@ -105,6 +105,15 @@ class Kind:
         fields = self.model.model_fields
         return tuple(_sql_type(fields[c].annotation) for c in self.columns)
 
+    @cached_property
+    def numeric_columns(self) -> tuple[str, ...]:
+        """Columns that hold a number (or a flag): what rules and series can measure."""
+        return tuple(
+            c
+            for c, t in zip(self.columns, self.sql_types, strict=True)
+            if t in ("double precision", "bigint", "boolean")
+        )
+
     def row(self, payload: Payload) -> tuple[Any, ...]:
         return tuple(getattr(payload, c) for c in self.columns)
 

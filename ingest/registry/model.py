@@ -109,6 +109,26 @@ class Registry(_Strict):
             raise ValueError(f"device ids used twice: {sorted(dupes)[:10]}")
         return self
 
+    def sites(self) -> set[str]:
+        """Ids of the plants and stations, stations, DMAs and intersections."""
+        out = {s.id for s in self.wastewater} | {s.id for s in self.air}
+        return out | {d.id for d in self.dmas} | {i.id for i in self.intersections}
+
+    def restricted_to(self, sites: set[str]) -> Registry:
+        """Only the given sites, with the meters, loggers and RSUs that belong to them."""
+        if unknown := sorted(sites - self.sites()):
+            raise ValueError(f"{unknown} are not plant, station, DMA or intersection ids")
+        return self.model_copy(
+            update={
+                "wastewater": tuple(s for s in self.wastewater if s.id in sites),
+                "air": tuple(s for s in self.air if s.id in sites),
+                "dmas": tuple(d for d in self.dmas if d.id in sites),
+                "leak_loggers": tuple(g for g in self.leak_loggers if g.dma in sites),
+                "intersections": tuple(i for i in self.intersections if i.id in sites),
+                "rsus": tuple(r for r in self.rsus if r.intersection in sites),
+            }
+        )
+
     def devices(self) -> list[Device]:
         """Every publishing device with its type, area and parent."""
         out: list[Device] = []

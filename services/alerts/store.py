@@ -205,7 +205,7 @@ def _panel_link(ctx: Context, obs: Observation) -> str | None:
         return None
     uid, _, panel_id = panel.partition("#")
     v = obs.verdict
-    span = max(v.end - v.start, v.end - v.end)
+    span = v.end - v.start
     start = int((v.start - span).timestamp() * 1000)
     end = (
         int((v.end + span).timestamp() * 1000)

@@ -77,5 +77,5 @@ def judge(
     level = threshold
     if clear.level is not None and op != "==":
         level = min(clear.level, threshold) if op in (">", ">=") else max(clear.level, threshold)
-    cleared = not _COMPARE[op](value, level) if op != "==" else value != level
+    cleared = not _COMPARE[op](value, level)
     return Judgement(breach, cleared, f"{op} {_fmt(threshold)}", threshold, edition)

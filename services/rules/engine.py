@@ -157,7 +157,7 @@ class RuleEngine:
         self, conn: Conn, ev: Evaluator[RuleBase], now: datetime, stats: CycleStats
     ) -> None:
         rows = self._load(conn, ev.rule.id)
-        subjects = {s.id: s for s in ev.subjects}
+        subjects = ev.by_id
 
         def apply(obs: Observation, cursor: datetime) -> None:
             self._apply(
@@ -205,7 +205,7 @@ class RuleEngine:
         now: datetime,
         apply: Callable[[Observation, datetime], None],
     ) -> None:
-        subjects = {s.id: s for s in ev.subjects}
+        subjects = ev.by_id
         due: dict[Span, list[Subject]] = {}
         for sid, mark in marks.items():
             for span in ev.spans(rows[sid].cursor, mark):

@@ -15,7 +15,6 @@ from ingest.registry.model import Registry
 from services.rules.model import Rule, RuleBase, message_of
 
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
-_NUMERIC = ("double precision", "bigint", "boolean")
 
 
 class RuleError(ValueError):
@@ -62,14 +61,13 @@ def check_references(rule: RuleBase, registry: Registry) -> None:
     if kind is None:
         valid = ", ".join(k.name for k in FEEDS[rule.feed].kinds)
         raise ValueError(f"feed {rule.feed} has no message kind {message!r} (valid: {valid})")
-    columns = dict(zip(kind.columns, kind.sql_types, strict=True))
     measures = [getattr(rule, "measure", None)]
     measures += list(getattr(rule, "numerator", ())) + list(getattr(rule, "denominator", ()))
     cond = getattr(rule, "condition", None)
     measures += [w.measure for w in cond.when] if cond is not None else []
     for m in measures:
-        if m is not None and columns.get(m) not in _NUMERIC:
-            valid = ", ".join(c for c, t in columns.items() if t in _NUMERIC)
+        if m is not None and m not in kind.numeric_columns:
+            valid = ", ".join(kind.numeric_columns)
             raise ValueError(f"{rule.feed}/{message} has no numeric measure {m!r} (valid: {valid})")
     devices = {d.device_id: d for d in registry.devices() if d.feed == rule.feed}
     if rule.feed == "water":  # DMA rules name DMAs

@@ -15,6 +15,7 @@ from ingest.registry.model import LAT_RANGE, LON_RANGE
 from services.api.auth import Principal, audit, require
 from services.api.deps import DbConn, Paging
 from services.api.problems import RESPONSES, ApiError
+from services.api.readings import reading
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=RESPONSES)
 Feed = Literal["wastewater", "air", "water", "v2x"]
@@ -110,19 +111,9 @@ def list_devices(
 def latest_rows(conn: DbConn, device_id: str, feed: str) -> list[Latest]:
     out = []
     for kind in FEEDS[feed].kinds:
-        row = conn.execute(
-            sql.SQL("SELECT * FROM {} WHERE device_id = %s ORDER BY ts DESC LIMIT 1").format(
-                sql.Identifier(kind.table)
-            ),
-            (device_id,),
-        ).fetchone()
-        if row is None:
-            continue
-        names = ["device_id", "ts", "seq", "received_at", *kind.columns]
-        values = dict(zip(names, row, strict=True))
-        out.append(
-            Latest(kind=kind.name, ts=values["ts"], values={c: values[c] for c in kind.columns})
-        )
+        found = reading(conn, kind, device_id)
+        if found is not None:
+            out.append(Latest(kind=kind.name, ts=found[0], values=found[1]))
     return out
 
 

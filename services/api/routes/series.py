@@ -54,14 +54,10 @@ def _kind_with(conn: DbConn, device_id: str, measure: str) -> Kind:
         raise ApiError(404, f"no device {device_id!r}")
     feed, device_type = row
     kinds = [k for k in FEEDS[feed].kinds if device_type in k.device_types]
-    numeric = ("double precision", "bigint", "boolean")
     for kind in kinds:
-        types = dict(zip(kind.columns, kind.sql_types, strict=True))
-        if types.get(measure) in numeric:
+        if measure in kind.numeric_columns:
             return kind
-    known = sorted(
-        c for k in kinds for c, t in zip(k.columns, k.sql_types, strict=True) if t in numeric
-    )
+    known = sorted(c for k in kinds for c in k.numeric_columns)
     raise ApiError(422, f"{device_id} has no measure {measure!r}; it has: {', '.join(known)}")
 
 

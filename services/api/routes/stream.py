@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from ingest.feeds import FEEDS
 from services.api.auth import require
 from services.api.problems import RESPONSES
+from services.api.readings import reading
 
 router = APIRouter(
     prefix="/api/v1/stream", tags=["live"], responses=RESPONSES,
@@ -120,19 +120,10 @@ def stream_readings(
                 continue
             seen[(table, device)] = ts
             kind = tables[table]
-            values = conn.execute(
-                sql.SQL("SELECT * FROM {} WHERE device_id = %s AND ts = %s").format(
-                    sql.Identifier(table)
-                ),
-                (device, ts),
-            ).fetchone()
-            if values is None:
-                continue
-            names = ["device_id", "ts", "seq", "received_at", *kind.columns]
-            row = dict(zip(names, values, strict=True))
-            data = {"device_id": device, "kind": kind.name, "ts": ts}
-            data["values"] = {c: row[c] for c in kind.columns}
-            out.append(_event("reading", data))
+            found = reading(conn, kind, device, ts)
+            if found is not None:
+                data = {"device_id": device, "kind": kind.name, "ts": ts, "values": found[1]}
+                out.append(_event("reading", data))
         return out
 
     return StreamingResponse(

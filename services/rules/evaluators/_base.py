@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 import psycopg
@@ -91,6 +92,10 @@ class Evaluator(ABC, Generic[R]):
     def window_length(self) -> timedelta:
         window = getattr(self.rule, "window", None)
         return length(window) if window is not None else timedelta(hours=1)
+
+    @cached_property
+    def by_id(self) -> dict[str, Subject]:
+        return {s.id: s for s in self.subjects}
 
     @property
     def grouped(self) -> bool:

@@ -44,9 +44,8 @@ class ThresholdEvaluator(InstantEvaluator[ThresholdRule]):
         self, conn: Conn, cursors: Mapping[str, datetime], until: datetime
     ) -> list[Observation]:
         rows = readings_after(conn, self.table, (self.rule.measure,), cursors, until)
-        by_id = {s.id: s for s in self.subjects}
         return [
-            self.threshold_verdict(by_id[str(d)], Span(ts, ts), _f(x), {"at": ts.isoformat()})
+            self.threshold_verdict(self.by_id[str(d)], Span(ts, ts), _f(x), {"at": ts.isoformat()})
             for d, ts, x in rows
         ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ingest.registry.model import Registry
 from services.rules.evaluators._base import Conn, Evaluator, Observation, Subject, selected
@@ -47,7 +47,7 @@ class OnlineEvaluator(Evaluator[OnlineRule]):
         ]
 
     @property
-    def window_length(self):  # type: ignore[no-untyped-def]
+    def window_length(self) -> timedelta:
         return self.rule.timeout
 
     def evaluate(
