@@ -155,7 +155,12 @@ def start_broker(data_dir: Path, *, prefer: str = "auto") -> Broker:
             return broker
     broker = AmqttBroker()
     broker.start()
-    log.info("embedded broker: amqtt (MQTT 3.1.1) on port %d", broker.port)
+    log.warning(
+        "embedded broker: amqtt (MQTT 3.1.1) on port %d, as no mosquitto is installed; "
+        "amqtt drops a QoS 1 message not acknowledged within 5 s, so install mosquitto "
+        "for anything that must not lose data",
+        broker.port,
+    )
     return broker
 
 
