@@ -41,7 +41,7 @@ def create_app(
             db_url,
             min_size=1,
             max_size=settings.api.pool_size,
-            kwargs={"autocommit": True, "options": f"-c search_path={schema}"},
+            kwargs={"autocommit": True, "options": f"-c search_path={schema} -c TimeZone=UTC"},
             open=False,
             name="api",
         )

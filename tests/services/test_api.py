@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -147,6 +149,31 @@ def test_series_raw_csv_and_span_limits(client: TestClient) -> None:
     )
     assert unknown.status_code == 422
     assert "pm25_ugm3" in unknown.json()["detail"]
+
+
+def test_series_json_built_by_the_database_matches_the_csv(client: TestClient) -> None:
+    from services.api.routes.series import Series  # noqa: PLC0415
+
+    for bucket, span in (("raw", timedelta(hours=1)), ("hour", timedelta(days=2))):
+        params = {
+            "measure": "pm25_ugm3", "from": (T1 - span).isoformat(), "to": T1.isoformat(),
+            "bucket": bucket,
+        }  # fmt: skip
+        url = "/api/v1/devices/air-guantang/series"
+        body = client.get(url, params=params, headers=auth("viewer")).json()
+        series = Series.model_validate(body)
+        assert series.bucket == bucket
+        assert series.start == T1 - span
+        assert series.points
+        assert [p.t for p in series.points] == sorted(p.t for p in series.points)
+        rows = client.get(url, params={**params, "format": "csv"}, headers=auth("viewer"))
+        table = list(csv.reader(io.StringIO(rows.text)))[1:]
+        assert len(table) == len(series.points)
+        for p, row in zip(series.points, table, strict=True):
+            assert p.t == datetime.fromisoformat(row[0])
+            got = p.value if bucket == "raw" else p.avg
+            assert got == pytest.approx(float(row[1]))
+            assert (p.n is None) == (bucket == "raw")
 
 
 def test_alerts_roles_and_audit(client: TestClient, database: Database) -> None:

@@ -1,0 +1,224 @@
+"""``envmon bench api``: response times of the HTTP API over days of the whole district.
+
+The database is filled (or a kept fill reused, see ``bench_fill``), the API is served
+from its own process as ``envmon api serve`` serves it, and 20 concurrent clients ask,
+one group at a time:
+
+- ``latest``: one device with its latest reading of each kind (any of the 1,943 devices);
+- ``series_raw_1d``: one day of raw rows of a device's measure;
+- ``series_hour_90d``: 90 days of the hourly rollups of a device's measure;
+- ``kpi``: treatment rate (day, month, year to date), AQI now and daily, DMA leakage
+  (day, month), RSUs online.
+
+Side by side, ``floor`` is the health endpoint under the same load: HTTP, the pool and
+one trivial query, what any endpoint costs on this machine. The clients share the
+machine with the server and the database. Each group runs ``--runs`` times and the
+medians of the runs' percentiles are reported; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing as mp
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from envmon.bench_fill import Fill, district_fill
+from envmon.embedded import free_port
+from ingest.feeds import FEEDS, LOCAL_TZ
+from ingest.registry import Registry, load_registry
+from ingest.settings import Settings
+from ingest.storage.migrate import connect
+
+log = logging.getLogger(__name__)
+CLIENTS = 20
+WARMUP = 40
+TARGET_MS = {"latest": 50, "series_raw_1d": 150, "series_hour_90d": 150, "kpi": 150}
+
+
+def bench_api(settings: Settings, args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    if settings.database.url is not None:
+        return _run(settings.database.url.get_secret_value(), settings, args)
+    from envmon.embedded import embedded_postgres  # noqa: PLC0415
+
+    # Kept between runs, with the fill in it.
+    with embedded_postgres(data_dir / "bench-api" / "postgres") as url:
+        return _run(url, settings, args)
+
+
+def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    fill = district_fill(db_url, args.schema, args.days, args.seed, refill=args.refill)
+    with connect(db_url, args.schema) as conn:
+        key = create_bench_key(conn)
+    registry = load_registry()
+    groups = _requests(registry, fill, args.requests, random.Random(args.seed))  # noqa: S311
+    groups = {"floor": ["/api/v1/health"] * args.requests, **groups}
+    with _api_server(settings, db_url, args.schema) as base:
+        figures: dict[str, list[dict[str, float]]] = {g: [] for g in groups}
+        for run in range(args.runs):
+            for group, paths in groups.items():
+                figures[group].append(asyncio.run(_drive(base, key, paths)))
+            log.info("run %d/%d done", run + 1, args.runs)
+    result: dict[str, Any] = {
+        "days": fill.days,
+        "rows": fill.rows,
+        "fill_s": round(fill.seconds),
+        "fill_reused": fill.reused,
+        "clients": CLIENTS,
+        "requests_per_group": args.requests,
+        "runs": args.runs,
+        "pool_size": settings.api.pool_size,
+    }
+    for group, runs in figures.items():
+        p50 = statistics.median(r["p50"] for r in runs)
+        p95 = statistics.median(r["p95"] for r in runs)
+        result[group] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
+        if group in TARGET_MS:
+            result[group]["target_p95_ms"] = TARGET_MS[group]
+            result[group]["met"] = p95 < TARGET_MS[group]
+        print(
+            f"{group:>16}: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms"
+            + (f"  (target p95 < {TARGET_MS[group]} ms)" if group in TARGET_MS else ""),
+            file=sys.stderr,
+        )
+    result["machine"] = (
+        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    return result
+
+
+def create_bench_key(conn: Any) -> str:
+    from services.api import create_key  # noqa: PLC0415
+
+    key = create_key(conn, "bench", "viewer")
+    conn.commit()
+    return key
+
+
+def _requests(registry: Registry, fill: Fill, n: int, rng: random.Random) -> dict[str, list[str]]:
+    end = fill.end
+    measured = list(_device_measures(registry))
+    devices = [d.device_id for d in registry.devices()]
+    day = (end - timedelta(days=1)).astimezone(LOCAL_TZ).date().isoformat()
+    kpis = [
+        f"/api/v1/kpi/treatment-rate?period=day&day={day}",
+        f"/api/v1/kpi/treatment-rate?period=month&day={day}",
+        f"/api/v1/kpi/treatment-rate?period=ytd&day={day}",
+        "/api/v1/kpi/aqi",
+        f"/api/v1/kpi/aqi-daily?day={day}",
+        f"/api/v1/kpi/leakage?period=day&day={day}",
+        f"/api/v1/kpi/leakage?period=month&day={day}",
+        "/api/v1/kpi/rsu-online",
+    ]
+
+    def series(span: timedelta, bucket: str) -> list[str]:
+        start = (end - span).isoformat().replace("+00:00", "Z")
+        stop = end.isoformat().replace("+00:00", "Z")
+        picks = [rng.choice(measured) for _ in range(n)]
+        return [
+            f"/api/v1/devices/{d}/series?measure={m}&from={start}&to={stop}&bucket={bucket}"
+            for d, m in picks
+        ]
+
+    return {
+        "latest": [f"/api/v1/devices/{rng.choice(devices)}" for _ in range(n)],
+        "series_raw_1d": series(timedelta(days=1), "raw"),
+        "series_hour_90d": series(timedelta(days=90), "hour"),
+        "kpi": [kpis[i % len(kpis)] for i in range(n)],
+    }
+
+
+def _device_measures(registry: Registry) -> Iterator[tuple[str, str]]:
+    """(device, measure) for every device that has a rolled-up measure: its first."""
+    for d in registry.devices():
+        for kind in FEEDS[d.feed].kinds:
+            if d.device_type in kind.device_types and kind.rollup and kind.rollup.measures:
+                yield d.device_id, kind.rollup.measures[0]
+                break
+
+
+async def _drive(base: str, key: str, paths: list[str]) -> dict[str, float]:
+    """``paths`` asked by ``CLIENTS`` concurrent clients; percentiles of the response times."""
+    times: list[float] = []
+    queue = iter([*paths[:WARMUP], *paths])
+    done = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal done
+            for path in queue:
+                began = time.perf_counter()
+                response = await client.get(path, timeout=60)
+                elapsed = time.perf_counter() - began
+                if response.status_code != 200:
+                    raise BenchError(f"GET {path}: {response.status_code} {response.text[:300]}")
+                done += 1
+                if done > WARMUP:
+                    times.append(1000 * elapsed)
+
+        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+    times.sort()
+    return {"p50": statistics.median(times), "p95": times[round(0.95 * (len(times) - 1))]}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def _serve(settings_json: str, db_url: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from services.api import create_app  # noqa: PLC0415
+    from services.rules.service import load_configuration  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    settings = Settings.model_validate_json(settings_json)
+    registry = load_registry()
+    rules, _ = load_configuration(settings, registry)
+    app = create_app(settings, db_url, registry, rules)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+@contextlib.contextmanager
+def _api_server(settings: Settings, db_url: str, schema: str) -> Iterator[str]:
+    """The API in its own process, on the bench schema; yields its base URL."""
+    served = settings.model_copy(deep=True)
+    served.database.schema_name = schema
+    served.database.url = None  # given apart: a dump masks secrets
+    served.mqtt.url = None  # no broker to probe: health answers from the database alone
+    port = free_port()
+    process = mp.get_context("spawn").Process(
+        target=_serve, args=(served.model_dump_json(), db_url, port), name="bench-api"
+    )
+    process.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not process.is_alive():
+                raise BenchError("the API did not come up within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.join(10)
