@@ -60,6 +60,7 @@ def bench_api(settings: Settings, args: argparse.Namespace, data_dir: Path) -> d
 
 
 def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     fill = district_fill(db_url, args.schema, args.days, args.seed, refill=args.refill)
     with connect(db_url, args.schema) as conn:
         key = create_bench_key(conn)

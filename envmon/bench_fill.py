@@ -138,37 +138,38 @@ def _repeat_rsu_rows(conn: psycopg.Connection[TupleRow], start: datetime, end: d
     for table in REPEATED_TABLES:
         kind = next(k for f in FEEDS.values() for k in f.kinds if k.table == table)
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in kind.columns)
+        # The stretch to repeat, kept apart: the table itself has no index while loading.
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE repeat_base AS SELECT b.*, n.per_step"
+                " FROM {t} b JOIN (SELECT device_id, count(*) AS per_step FROM {t}"
+                "  WHERE ts >= %(a)s AND ts < %(b)s GROUP BY device_id) n USING (device_id)"
+                " WHERE b.ts >= %(a)s AND b.ts < %(b)s"
+            ).format(t=sql.Identifier(table)),
+            {"a": start, "b": start + BASE},
+        )
         insert = sql.SQL(
             "INSERT INTO {t} (device_id, ts, seq, received_at, {cols})"
-            " SELECT b.device_id, b.ts + k * %(step)s, b.seq + k * n.per_step,"
-            " b.received_at + k * %(step)s, {bcols}"
-            " FROM {t} b JOIN (SELECT device_id, count(*) AS per_step FROM {t}"
-            "  WHERE ts >= %(a)s AND ts < %(b)s GROUP BY device_id) n USING (device_id)"
-            " CROSS JOIN generate_series(%(k0)s::int, %(k1)s::int) AS k"
-            " WHERE b.ts >= %(a)s AND b.ts < %(b)s"
-        ).format(
-            t=sql.Identifier(table),
-            cols=cols,
-            bcols=sql.SQL(", ").join(sql.Identifier("b", c) for c in kind.columns),
-        )
+            " SELECT device_id, ts + k * %(step)s, seq + k * per_step,"
+            " received_at + k * %(step)s, {cols}"
+            " FROM repeat_base CROSS JOIN generate_series(%(k0)s::int, %(k1)s::int) AS k"
+        ).format(t=sql.Identifier(table), cols=cols)
         with _indexes_rebuilt_after(conn, table):
             for k0 in range(1, repeats, REPEAT_CHUNK):
                 k1 = min(repeats - 1, k0 + REPEAT_CHUNK - 1)
-                params = {"step": BASE, "a": start, "b": start + BASE, "k0": k0, "k1": k1}
-                conn.execute(insert, params)
+                conn.execute(insert, {"step": BASE, "k0": k0, "k1": k1})
                 if k0 == 1 or (k1 + 1) % (REPEAT_CHUNK * 4) == 0 or k1 == repeats - 1:
                     log.info("%s: repeated up to %s", table, (start + (k1 + 1) * BASE).isoformat())
         with conn.cursor() as cur:
             record_pending(cur, table, start, end)
         conn.execute(
-            sql.SQL(
-                "INSERT INTO device_latest (table_name, device_id, ts, received_at)"
-                " SELECT %s, device_id, max(ts), max(received_at) FROM {} GROUP BY device_id"
-                " ON CONFLICT (table_name, device_id)"
-                " DO UPDATE SET ts = excluded.ts, received_at = excluded.received_at"
-            ).format(sql.Identifier(table)),
-            (table,),
+            "INSERT INTO device_latest (table_name, device_id, ts, received_at)"
+            " SELECT %(t)s, device_id, max(ts) + %(last)s, max(received_at) + %(last)s"
+            " FROM repeat_base GROUP BY device_id ON CONFLICT (table_name, device_id)"
+            " DO UPDATE SET ts = excluded.ts, received_at = excluded.received_at",
+            {"t": table, "last": (repeats - 1) * BASE},
         )
+        conn.execute("DROP TABLE repeat_base")
 
 
 @contextlib.contextmanager

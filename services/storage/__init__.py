@@ -1,11 +1,12 @@
-"""The services' tables: rule state, alerts, the notification outbox, hourly AQI, API keys
-and the API's audit trail."""
+"""The services' tables: rule state, alerts, the notification outbox, hourly AQI, API keys,
+the API's audit trail, and the KPI views the API and the dashboards share."""
 
 from ingest.storage.migrate import Migration, sql_migration
 
 MIGRATIONS: tuple[Migration, ...] = (
     sql_migration("services.storage", 101, "alerts", "0101_alerts.sql"),
     sql_migration("services.storage", 102, "api", "0102_api.sql"),
+    sql_migration("services.storage", 103, "kpi_views", "0103_kpi_views.sql"),
 )
 
 __all__ = ["MIGRATIONS"]
