@@ -59,7 +59,7 @@ def stale(out_dir: Path = OUT_DIR) -> list[str]:
     """Files missing, different from what the modules generate, or no longer generated."""
     want = rendered()
     have = {p.name for p in out_dir.glob("*.json")} if out_dir.is_dir() else set()
-    problems = [n for n in sorted(have - set(want))]
+    problems = sorted(have - set(want))
     for name, text in want.items():
         path = out_dir / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from envmon import alerts_cli, api_cli, rules_cli
+from envmon import alerts_cli, api_cli, dashboards_cli, rules_cli
 from envmon.embedded import EmbeddedError
 from ingest.mqtt import BrokerUnavailableError
 from ingest.settings import ConfigError, Settings, load_settings
@@ -319,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules_cli.add_parser(sub)
     alerts_cli.add_parser(sub)
     api_cli.add_parser(sub)
+    dashboards_cli.add_parser(sub)
     return parser
 
 

@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.collectors",
     "tests.fixtures.proxy",
     "tests.fixtures.receivers",
+    "tests.fixtures.grafana",
 ]

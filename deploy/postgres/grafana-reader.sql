@@ -1,0 +1,8 @@
+-- A read-only role for Grafana. Panel queries name tables without a schema, so the role
+-- finds the project's tables through its search_path (the schema, ENVMON_DATABASE__SCHEMA_NAME).
+--   psql "$ENVMON_DATABASE_URL" -v password="'...'" -f deploy/postgres/grafana-reader.sql
+CREATE ROLE grafana_reader LOGIN PASSWORD :password;
+GRANT USAGE ON SCHEMA envmon TO grafana_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA envmon TO grafana_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA envmon GRANT SELECT ON TABLES TO grafana_reader;
+ALTER ROLE grafana_reader SET search_path = envmon;
