@@ -38,8 +38,9 @@ def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
     db_url = args.datasource_url
     if db_url is None and not args.no_datasource and settings.database.url is not None:
         db_url = settings.database.url.get_secret_value()
+    timescaledb = args.timescaledb or (db_url is not None and _has_timescaledb(settings))
     try:
-        body = datasource_body(db_url, timescaledb=args.timescaledb) if db_url else None
+        body = datasource_body(db_url, timescaledb=timescaledb) if db_url else None
         report = push(url.rstrip("/"), token, datasource=body)
     except PushError as e:
         print(f"push failed: {e}", file=sys.stderr)
@@ -49,6 +50,20 @@ def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
     for uid in report.dashboards:
         print(f"  {url.rstrip('/')}/d/{uid}")
     return 0
+
+
+def _has_timescaledb(settings: Settings) -> bool:
+    """Whether the configured database runs TimescaleDB (False when it cannot be asked)."""
+    if settings.database.url is None:
+        return False
+    import psycopg  # noqa: PLC0415
+
+    try:
+        with psycopg.connect(settings.database.url.get_secret_value(), connect_timeout=5) as c:
+            row = c.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    except psycopg.Error:
+        return False
+    return row is not None
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,5 +80,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the database as Grafana reaches it (default: ENVMON_DATABASE_URL)",
     )
     u.add_argument("--no-datasource", action="store_true", help="leave the datasource alone")
-    u.add_argument("--timescaledb", action="store_true", help="the database has TimescaleDB")
+    u.add_argument(
+        "--timescaledb",
+        action="store_true",
+        help="turn the datasource's TimescaleDB option on (default: detected in"
+        " ENVMON_DATABASE_URL's database)",
+    )
     u.set_defaults(func=cmd_push)

@@ -78,3 +78,17 @@ def test_an_old_grafana_is_refused(fake_grafana: FakeGrafana) -> None:
 def test_a_bad_database_url_is_refused() -> None:
     with pytest.raises(PushError, match="not a PostgreSQL URL"):
         datasource_body("mysql://x@y/z")
+
+
+def test_the_command_line(fake_grafana: FakeGrafana, capsys: pytest.CaptureFixture[str]) -> None:
+    from envmon.cli import main  # noqa: PLC0415
+
+    assert main(["dashboards", "build", "--check"]) == 0
+    url, token = fake_grafana.url, fake_grafana.token
+    assert main(["dashboards", "push", "--url", url, "--token", token, "--no-datasource"]) == 0
+    out = capsys.readouterr().out
+    assert "Grafana 11.6.0" in out
+    assert f"{url}/d/liudong-overview" in out
+    assert main(["dashboards", "push", "--url", url, "--token", "nope", "--no-datasource"]) == 1
+    assert "refused the token" in capsys.readouterr().err
+    assert main(["dashboards", "push", "--token", token]) == 2  # no URL anywhere
