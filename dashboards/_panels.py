@@ -223,6 +223,15 @@ def area_variable() -> dash_b.QueryVariable:
     )
 
 
+def registry_variable(label: str, where: str, order: str = "device_id") -> dash_b.QueryVariable:
+    """``device`` over the registry's devices matching ``where`` in the chosen areas."""
+    return device_variable(
+        label,
+        "SELECT device_id AS __value, name_zh AS __text FROM device"
+        f" WHERE {where} AND area IN ($area) AND retired_at IS NULL ORDER BY {order}",
+    )
+
+
 def device_variable(label: str, query: str) -> dash_b.QueryVariable:
     """The ``device`` variable that alert notifications link to (``var-device``)."""
     return (

@@ -12,8 +12,8 @@ from dashboards._panels import (
     DS,
     alert_annotations,
     area_variable,
-    device_variable,
     new_dashboard,
+    registry_variable,
     table,
     thresholds,
     timeseries,
@@ -110,14 +110,7 @@ def build() -> dash_m.Dashboard:
             " and exceedance days per month.",
         )
         .with_variable(area_variable())
-        .with_variable(
-            device_variable(
-                "监测站 Station",
-                "SELECT device_id AS __value, name_zh AS __text FROM device"
-                " WHERE feed = 'air' AND area IN ($area) AND retired_at IS NULL"
-                " ORDER BY device_id",
-            )
-        )
+        .with_variable(registry_variable("监测站 Station", "feed = 'air'"))
         .annotation(alert_annotations("air"))
         .with_row(dash_b.Row("AQI"))
         .with_panel(

@@ -11,8 +11,8 @@ from dashboards._panels import (
     alert_annotations,
     area_variable,
     below_target,
-    device_variable,
     new_dashboard,
+    registry_variable,
     table,
     thresholds,
     timeseries,
@@ -76,11 +76,8 @@ def build() -> dash_m.Dashboard:
         )
         .with_variable(area_variable())
         .with_variable(
-            device_variable(
-                "污水厂/泵站 Plant",
-                "SELECT device_id AS __value, name_zh AS __text FROM device"
-                " WHERE feed = 'wastewater' AND area IN ($area) AND retired_at IS NULL"
-                " ORDER BY device_type DESC, device_id",
+            registry_variable(
+                "污水厂/泵站 Plant", "feed = 'wastewater'", "device_type DESC, device_id"
             )
         )
         .annotation(alert_annotations("wastewater"))

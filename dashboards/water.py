@@ -12,8 +12,8 @@ from dashboards._panels import (
     area_variable,
     bars,
     device_map,
-    device_variable,
     new_dashboard,
+    registry_variable,
     timeseries,
 )
 from dashboards.sql import series_sql
@@ -95,14 +95,7 @@ def build() -> dash_m.Dashboard:
             " rate per DMA against its target (default 9 %), acoustic loggers and pressure.",
         )
         .with_variable(area_variable())
-        .with_variable(
-            device_variable(
-                "计量分区 DMA",
-                "SELECT device_id AS __value, name_zh AS __text FROM device"
-                " WHERE device_type = 'dma' AND area IN ($area) AND retired_at IS NULL"
-                " ORDER BY device_id",
-            )
-        )
+        .with_variable(registry_variable("计量分区 DMA", "device_type = 'dma'"))
         .annotation(alert_annotations("water"))
         .with_row(dash_b.Row("流量 Inflow"))
         .with_panel(timeseries("分区进水流量 · DMA inflow", DMA_INFLOW, "suffix: m³/h", span=14))
