@@ -33,7 +33,9 @@ DAY = timedelta(days=1)
 # Origins for date_bin: hour buckets on the clock hour, day buckets at local midnight.
 HOUR_ORIGIN = "2000-01-01 00:00:00+00"
 DAY_ORIGIN = "2000-01-01 00:00:00+08"
-LOCK_KEY = 0x656E766D6F6E01  # advisory lock: one maintainer at a time per database
+# Advisory lock: one maintainer at a time per schema (several deployments, or tests,
+# may share a database; each schema has its own rollups).
+LOCK_NAME = "envmon-rollups:"
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,10 @@ def refresh_pending(conn: psycopg.Connection[TupleRow]) -> int:
     """Recompute every bucket touched since the last refresh; returns hour buckets redone."""
     redone = 0
     with conn.transaction():
-        got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)).fetchone()
+        got = conn.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s || current_schema(), 0))",
+            (LOCK_NAME,),
+        ).fetchone()
         if not got or not got[0]:
             return 0  # another maintainer is at it
         rows = conn.execute("DELETE FROM rollup_pending RETURNING table_name, lo, hi").fetchall()

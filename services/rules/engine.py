@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[TupleRow]
 Clock = Callable[[], datetime]
-ENGINE_LOCK = 0x656E766D6F6E02  # one active rule engine per database
+ENGINE_LOCK = "envmon-rule-engine:"  # advisory lock name: one active engine per schema
 MAX_SPANS_PER_CYCLE = 2000  # catching up is spread over cycles
 
 

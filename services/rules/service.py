@@ -123,11 +123,14 @@ class RuleService:
         conn = self._connect()
         waiting = False
         while not self._stop.is_set():
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ENGINE_LOCK,)).fetchone()
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s || current_schema(), 0))",
+                (ENGINE_LOCK,),
+            ).fetchone()
             if row and row[0]:
                 return conn
             if not waiting:
-                log.info("another rule engine is active on this database; standing by")
+                log.info("another rule engine is active on this schema; standing by")
                 waiting = True
             self._stop.wait(5)
         conn.close()
