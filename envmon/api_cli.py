@@ -42,6 +42,13 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
 
     url = _url(settings)
     registry, _ = prepare_database(settings, url)
+    if settings.api.workers > 1:
+        # Each worker process builds the application from the same environment.
+        uvicorn.run(
+            "services.api.asgi:app_from_env", factory=True, workers=settings.api.workers,
+            host=settings.api.host, port=settings.api.port,
+        )  # fmt: skip
+        return 0
     rules, _ = load_configuration(settings, registry)
     app = create_app(settings, url, registry, rules)
     uvicorn.run(app, host=settings.api.host, port=settings.api.port)
@@ -61,7 +68,9 @@ def cmd_key(settings: Settings, args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("api", help="the HTTP API and its keys")
     api = p.add_subparsers(dest="what", required=True)
-    s = api.add_parser("serve", help="serve the API (ENVMON_API__HOST, ENVMON_API__PORT)")
+    s = api.add_parser(
+        "serve", help="serve the API (ENVMON_API__HOST, ENVMON_API__PORT, ENVMON_API__WORKERS)"
+    )
     s.set_defaults(func=cmd_serve)
     k = api.add_parser("key", help="make an API key (printed once; only its hash is stored)")
     k.add_argument("--name", required=True, help="who holds it (recorded in the audit trail)")

@@ -22,12 +22,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import multiprocessing as mp
 import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -44,7 +45,6 @@ from ingest.settings import Settings
 from ingest.storage.migrate import connect
 
 log = logging.getLogger(__name__)
-CLIENTS = 20
 WARMUP = 40
 TARGET_MS = {"latest": 50, "series_raw_1d": 150, "series_hour_90d": 150, "kpi": 150}
 
@@ -71,27 +71,29 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
         figures: dict[str, list[dict[str, float]]] = {g: [] for g in groups}
         for run in range(args.runs):
             for group, paths in groups.items():
-                figures[group].append(asyncio.run(_drive(base, key, paths)))
+                figures[group].append(asyncio.run(_drive(base, key, paths, args.clients)))
             log.info("run %d/%d done", run + 1, args.runs)
     result: dict[str, Any] = {
         "days": fill.days,
         "rows": fill.rows,
         "fill_s": round(fill.seconds),
         "fill_reused": fill.reused,
-        "clients": CLIENTS,
+        "clients": args.clients,
         "requests_per_group": args.requests,
         "runs": args.runs,
         "pool_size": settings.api.pool_size,
+        "workers": settings.api.workers,
     }
     for group, runs in figures.items():
         p50 = statistics.median(r["p50"] for r in runs)
         p95 = statistics.median(r["p95"] for r in runs)
-        result[group] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
+        rps = statistics.median(r["rps"] for r in runs)
+        result[group] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "per_s": round(rps)}
         if group in TARGET_MS:
             result[group]["target_p95_ms"] = TARGET_MS[group]
             result[group]["met"] = p95 < TARGET_MS[group]
         print(
-            f"{group:>16}: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms"
+            f"{group:>16}: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {rps:6.0f}/s"
             + (f"  (target p95 < {TARGET_MS[group]} ms)" if group in TARGET_MS else ""),
             file=sys.stderr,
         )
@@ -151,17 +153,19 @@ def _device_measures(registry: Registry) -> Iterator[tuple[str, str]]:
                 break
 
 
-async def _drive(base: str, key: str, paths: list[str]) -> dict[str, float]:
-    """``paths`` asked by ``CLIENTS`` concurrent clients; percentiles of the response times."""
+async def _drive(base: str, key: str, paths: list[str], clients: int) -> dict[str, float]:
+    """``paths`` asked by ``clients`` concurrent clients: percentiles of the response
+    times, and the requests answered per second."""
     times: list[float] = []
     queue = iter([*paths[:WARMUP], *paths])
     done = 0
     headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    began_at = 0.0
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
 
         async def worker() -> None:
-            nonlocal done
+            nonlocal done, began_at
             for path in queue:
                 began = time.perf_counter()
                 response = await client.get(path, timeout=60)
@@ -169,44 +173,44 @@ async def _drive(base: str, key: str, paths: list[str]) -> dict[str, float]:
                 if response.status_code != 200:
                     raise BenchError(f"GET {path}: {response.status_code} {response.text[:300]}")
                 done += 1
+                if done == WARMUP:
+                    began_at = time.perf_counter()
                 if done > WARMUP:
                     times.append(1000 * elapsed)
 
-        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        wall = time.perf_counter() - began_at
     times.sort()
-    return {"p50": statistics.median(times), "p95": times[round(0.95 * (len(times) - 1))]}
+    return {
+        "p50": statistics.median(times),
+        "p95": times[round(0.95 * (len(times) - 1))],
+        "rps": len(times) / wall,
+    }
 
 
 class BenchError(RuntimeError):
     pass
 
 
-def _serve(settings_json: str, db_url: str, port: int) -> None:
-    import uvicorn  # noqa: PLC0415
-
-    from services.api import create_app  # noqa: PLC0415
-    from services.rules.service import load_configuration  # noqa: PLC0415
-
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    settings = Settings.model_validate_json(settings_json)
-    registry = load_registry()
-    rules, _ = load_configuration(settings, registry)
-    app = create_app(settings, db_url, registry, rules)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-
-
 @contextlib.contextmanager
 def _api_server(settings: Settings, db_url: str, schema: str) -> Iterator[str]:
-    """The API in its own process, on the bench schema; yields its base URL."""
-    served = settings.model_copy(deep=True)
-    served.database.schema_name = schema
-    served.database.url = None  # given apart: a dump masks secrets
-    served.mqtt.url = None  # no broker to probe: health answers from the database alone
+    """``envmon api serve`` on the bench schema, in its own process; yields its base URL."""
     port = free_port()
-    process = mp.get_context("spawn").Process(
-        target=_serve, args=(served.model_dump_json(), db_url, port), name="bench-api"
-    )
-    process.start()
+    env = {
+        **os.environ,
+        "ENVMON_DATABASE_URL": db_url,
+        "ENVMON_DATABASE__SCHEMA_NAME": schema,
+        "ENVMON_API__HOST": "127.0.0.1",
+        "ENVMON_API__PORT": str(port),
+        "ENVMON_API__WORKERS": str(settings.api.workers),
+        "ENVMON_API__POOL_SIZE": str(settings.api.pool_size),
+    }
+    env.pop("ENVMON_MQTT_URL", None)  # no broker to probe: health asks the database alone
+    log_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "envmon", "api", "serve"], env=env,
+        stdout=log_file, stderr=subprocess.STDOUT,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -216,10 +220,19 @@ def _api_server(settings: Settings, db_url: str, schema: str) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 pass
-            if time.monotonic() > deadline or not process.is_alive():
+            if process.poll() is not None:
+                log_file.seek(0)
+                err = log_file.read().decode(errors="replace")
+                raise BenchError(f"the API server exited: {err[-2000:]}")
+            if time.monotonic() > deadline:
                 raise BenchError("the API did not come up within 60 s")
             time.sleep(0.2)
         yield base
     finally:
         process.terminate()
-        process.join(10)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_file.close()

@@ -63,6 +63,7 @@ def district_fill(db_url: str, schema: str, days: int, seed: int, *, refill: boo
     """The schema's fill when it matches (``days``, ``seed``), else a fresh one."""
     if not refill and (kept := _kept_fill(db_url, schema, days, seed)) is not None:
         log.info("reusing the fill of %s (%d days, %s rows)", kept.end, days, f"{kept.rows:,}")
+        migrate(db_url, schema, "off", SERVICE_MIGRATIONS)  # migrations added since
         return kept
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -116,6 +116,8 @@ class ApiSettings(BaseModel):
     # Reads without an API key; writes always need one.
     anonymous_read: bool = False
     pool_size: int = Field(default=10, ge=1, le=200)
+    # Server processes of `envmon api serve` (each with its own pool).
+    workers: int = Field(default=1, ge=1, le=64)
 
 
 class GrafanaSettings(BaseModel):

@@ -120,14 +120,14 @@ DateParam = Annotated[date | None, Query(alias="date", description="local date; 
 @router.get("/treatment-rate", response_model=TreatmentRate)
 def treatment_rate(conn: DbConn, period: Period = "day", day: DateParam = None) -> TreatmentRate:
     """Treated ÷ (treated + bypass/overflow) per plant and for the district, from the daily
-    rollups — an engineering proxy of the official 污水处理率, target ≥ 95 %."""
+    rollups (the ``kpi_treatment_daily`` view the dashboards also read) — an engineering
+    proxy of the official 污水处理率, target ≥ 95 %."""
     w = window(period, day)
     rows = conn.execute(
-        "SELECT d.device_id, d.name_zh,"
-        " coalesce(sum(r.effluent_flow_m3h_avg * r.effluent_flow_m3h_n), 0) / 60,"
-        " coalesce(sum(r.bypass_flow_m3h_avg * r.bypass_flow_m3h_n), 0) / 60"
-        " FROM device d LEFT JOIN wastewater_reading_daily r"
-        " ON r.device_id = d.device_id AND r.bucket >= %s AND r.bucket < %s"
+        "SELECT d.device_id, d.name_zh, coalesce(sum(k.treated_m3), 0),"
+        " coalesce(sum(k.bypass_m3), 0)"
+        " FROM device d LEFT JOIN kpi_treatment_daily k"
+        " ON k.device_id = d.device_id AND k.bucket >= %s AND k.bucket < %s"
         " WHERE d.device_type = 'wwtp' AND d.retired_at IS NULL"
         " GROUP BY d.device_id, d.name_zh ORDER BY d.device_id",
         (w.start, w.end),
@@ -173,19 +173,18 @@ def aqi_now(conn: DbConn) -> list[StationAqi]:
 def leakage(
     conn: DbConn, period: Literal["day", "month"] = "day", day: DateParam = None
 ) -> Leakage:
-    """CJJ 92-2016 comprehensive leakage rate per DMA: (supplied − billed) ÷ supplied."""
+    """CJJ 92-2016 comprehensive leakage rate per DMA: (supplied − billed) ÷ supplied, from
+    the ``kpi_leakage_daily`` view the dashboards also read."""
     w = window(period, day)
     rows = conn.execute(
         "SELECT d.device_id, d.name_zh, m.leakage_target_pct,"
-        " (SELECT coalesce(sum(f.flow_m3h_avg * f.flow_m3h_n), 0) / 60"
-        "    FROM water_inlet_flow_daily f JOIN device i ON i.device_id = f.device_id"
-        "   WHERE i.parent_id = d.device_id AND f.bucket >= %(a)s AND f.bucket < %(b)s),"
-        " (SELECT coalesce(sum(billed_m3), 0) FROM water_billing b"
-        "   WHERE b.device_id = d.device_id AND b.ts >= %(a)s AND b.ts < %(b)s),"
-        " (SELECT count(*) FROM water_billing b"
-        "   WHERE b.device_id = d.device_id AND b.ts >= %(a)s AND b.ts < %(b)s)"
+        " coalesce(sum(k.supplied_m3), 0), coalesce(sum(k.billed_m3), 0),"
+        " coalesce(sum(k.bills), 0)::int"
         " FROM device d JOIN dma m USING (device_id)"
-        " WHERE d.retired_at IS NULL ORDER BY d.device_id",
+        " LEFT JOIN kpi_leakage_daily k"
+        " ON k.dma_id = d.device_id AND k.bucket >= %(a)s AND k.bucket < %(b)s"
+        " WHERE d.retired_at IS NULL"
+        " GROUP BY d.device_id, d.name_zh, m.leakage_target_pct ORDER BY d.device_id",
         {"a": w.start, "b": w.end},
     ).fetchall()
     out = []

@@ -61,7 +61,7 @@ def _kind_with(conn: DbConn, device_id: str, measure: str) -> Kind:
     raise ApiError(422, f"{device_id} has no measure {measure!r}; it has: {', '.join(known)}")
 
 
-POINT_FIELDS = ("value", "avg", "min", "max", "n")
+ROLLUP_FIELDS = ("avg", "min", "max", "n")
 
 
 def _source(kind: Kind, measure: str, bucket: Bucket) -> tuple[str, str, dict[str, sql.Composable]]:
@@ -74,7 +74,7 @@ def _source(kind: Kind, measure: str, bucket: Bucket) -> tuple[str, str, dict[st
     if kind.rollup is None or measure not in kind.rollup.measures:
         raise ApiError(422, f"{measure} is not rolled up; ask for bucket=raw over at most 7 days")
     table = f"{kind.table}_{'hourly' if bucket == 'hour' else 'daily'}"
-    return table, "bucket", {s: sql.Identifier(f"{measure}_{s}") for s in POINT_FIELDS[1:]}
+    return table, "bucket", {s: sql.Identifier(f"{measure}_{s}") for s in ROLLUP_FIELDS}
 
 
 def _where(table: str, time_col: str) -> sql.Composed:
@@ -102,17 +102,18 @@ def _json(
     start: datetime, end: datetime,
 ) -> Response:  # fmt: skip
     """The series as ``Series`` JSON, built by the database: a day of raw rows is
-    thousands of points, and building them as Python objects cost most of the time."""
+    thousands of points, and building them as Python objects cost most of the time.
+    A point carries only its own fields (``t`` and ``value``, or ``t`` and the rollup's)."""
     table, time_col, fields = _source(kind, measure, bucket)
-    point = sql.SQL(", ").join(
-        sql.SQL("{}, {}").format(sql.Literal(f), fields.get(f, sql.NULL)) for f in POINT_FIELDS
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in fields.items()
     )
     query = sql.SQL(
         "SELECT json_build_object('device_id', %(d)s::text, 'measure', %(m)s::text,"
         " 'bucket', %(k)s::text, 'start', %(a)s::timestamptz, 'end', %(b)s::timestamptz,"
-        " 'points', coalesce(json_agg(json_build_object('t', {c}, {p}) ORDER BY {c}),"
-        " '[]'::json))::text {w}"
-    ).format(c=sql.Identifier(time_col), p=point, w=_where(table, time_col))
+        " 'points', coalesce(json_agg(p ORDER BY p.t), '[]'::json))::text"
+        " FROM (SELECT {c} AS t, {f} {w}) p"
+    ).format(c=sql.Identifier(time_col), f=columns, w=_where(table, time_col))
     row = conn.execute(
         query, {"d": device_id, "m": measure, "k": bucket, "a": start, "b": end}
     ).fetchone()

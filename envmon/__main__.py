@@ -1,0 +1,7 @@
+"""``python -m envmon``: the same as the ``envmon`` command."""
+
+import sys
+
+from envmon.cli import main
+
+sys.exit(main())
