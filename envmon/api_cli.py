@@ -46,12 +46,14 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
         # Each worker process builds the application from the same environment.
         uvicorn.run(
             "services.api.asgi:app_from_env", factory=True, workers=settings.api.workers,
-            host=settings.api.host, port=settings.api.port,
+            host=settings.api.host, port=settings.api.port, access_log=settings.api.access_log,
         )  # fmt: skip
         return 0
     rules, _ = load_configuration(settings, registry)
     app = create_app(settings, url, registry, rules)
-    uvicorn.run(app, host=settings.api.host, port=settings.api.port)
+    uvicorn.run(
+        app, host=settings.api.host, port=settings.api.port, access_log=settings.api.access_log
+    )
     return 0
 
 

@@ -1,7 +1,8 @@
 """``envmon bench api``: response times of the HTTP API over days of the whole district.
 
 The database is filled (or a kept fill reused, see ``bench_fill``), the API is served
-from its own process as ``envmon api serve`` serves it, and 20 concurrent clients ask,
+from its own process as ``envmon api serve`` serves it, and 20 concurrent clients
+(``--clients``) ask,
 one group at a time:
 
 - ``latest``: one device with its latest reading of each kind (any of the 1,943 devices);
@@ -10,8 +11,9 @@ one group at a time:
 - ``kpi``: treatment rate (day, month, year to date), AQI now and daily, DMA leakage
   (day, month), RSUs online.
 
-Side by side, ``floor`` is the health endpoint under the same load: HTTP, the pool and
-one trivial query, what any endpoint costs on this machine. The clients share the
+Side by side, ``floor`` is the (empty) list of maintenance windows under the same load:
+HTTP, the key check, the pool and one trivial query — what any endpoint costs on this
+machine. The clients share the
 machine with the server and the database. Each group runs ``--runs`` times and the
 medians of the runs' percentiles are reported; the last line is one JSON object.
 """
@@ -66,7 +68,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
         key = create_bench_key(conn)
     registry = load_registry()
     groups = _requests(registry, fill, args.requests, random.Random(args.seed))  # noqa: S311
-    groups = {"floor": ["/api/v1/health"] * args.requests, **groups}
+    groups = {"floor": ["/api/v1/silences"] * args.requests, **groups}
     with _api_server(settings, db_url, args.schema) as base:
         figures: dict[str, list[dict[str, float]]] = {g: [] for g in groups}
         for run in range(args.runs):

@@ -118,6 +118,9 @@ class ApiSettings(BaseModel):
     pool_size: int = Field(default=10, ge=1, le=200)
     # Server processes of `envmon api serve` (each with its own pool).
     workers: int = Field(default=1, ge=1, le=64)
+    # A log line per request costs about a third of a small request's time; a reverse
+    # proxy in front usually keeps the access log.
+    access_log: bool = False
 
 
 class GrafanaSettings(BaseModel):
