@@ -15,7 +15,18 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# grafana-client's HTTP stack (niquests) brings urllib3-future, whose wheel replaces
+# urllib3 at interpreter start-up, under requests (which schemathesis drives). Built from
+# source with URLLIB3_NO_OVERRIDE it installs beside urllib3 instead.
+export URLLIB3_NO_OVERRIDE=1
+PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+"${PIP[@]}" --no-binary urllib3-future -e '.[dev]'
+if compgen -G ".venv/lib/python3*/site-packages/urllib3_future.pth" >/dev/null; then
+    echo "separating urllib3-future from urllib3 in .venv"
+    rm -f .venv/lib/python3*/site-packages/urllib3_future.pth
+    "${PIP[@]}" --force-reinstall --no-deps --no-binary urllib3-future urllib3-future
+    "${PIP[@]}" --force-reinstall --no-deps urllib3
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
