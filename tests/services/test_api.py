@@ -238,7 +238,7 @@ def test_kpis(client: TestClient, database: Database) -> None:
     pangu = next(p for p in rate["plants"] if p["device_id"] == "wwtp-pangu")
     assert pangu["treated_m3"] > 0
     assert pangu["bypass_m3"] == 0
-    assert pangu["rate_pct"] == 100.0
+    assert pangu["rate_pct"] == pytest.approx(100.0)
     assert rate["target_pct"] == 95.0
     assert next(p for p in rate["plants"] if p["device_id"] == "wwtp-guantang")["rate_pct"] is None
 
