@@ -72,6 +72,25 @@ def test_alert_links_point_at_a_dashboard_with_a_device_variable() -> None:
         assert boards[uid]["annotations"]["list"], f"{uid} shows no alert annotations"
 
 
+def test_alert_links_open_the_panel_of_the_measure() -> None:
+    """A rule's ``panel: uid#id`` names a panel of that dashboard, and a rule on a measure
+    links to a panel that draws it (panel ids follow the layout, so a layout change that
+    moves them fails here)."""
+    boards = {f.stem: json.loads(f.read_text(encoding="utf-8")) for f in FILES}
+    rules = [r for r in load_rules(default_pack(), load_registry()) if r.panel and "#" in r.panel]
+    assert len(rules) >= 30
+    for rule in rules:
+        uid, _, panel_id = rule.panel.partition("#")  # type: ignore[union-attr]
+        panels = {str(p["id"]): p for p in boards[uid]["panels"]}
+        assert panel_id in panels, f"{rule.id}: {uid} has no panel {panel_id}"
+        panel = panels[panel_id]
+        assert panel["type"] != "row", rule.id
+        measure = getattr(rule, "measure", None)
+        if measure is not None:
+            sql = " ".join(t["rawSql"] for t in panel["targets"])
+            assert measure in sql, f"{rule.id} links to {panel['title']!r}, which lacks {measure}"
+
+
 def test_no_panel_query_concatenates_anything_but_grafana_variables() -> None:
     """Panel SQL is fixed text: user input reaches it only through Grafana's variables,
     which Grafana quotes, in an IN (...) list."""
@@ -83,3 +102,26 @@ def test_no_panel_query_concatenates_anything_but_grafana_variables() -> None:
                 for var in ("$device", "$area", "$feed", "$severity"):
                     for at in [i for i in range(len(sql)) if sql.startswith(var, i)]:
                         assert sql[max(0, at - 4) : at] == "IN (", f"{p['title']}: {sql}"
+
+
+def test_a_notification_links_to_the_panel_for_the_subject_and_window() -> None:
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from services.alerts.store import Context, notice_facts  # noqa: PLC0415
+    from services.notify.routing import RoutingConfig  # noqa: PLC0415
+    from services.rules.evaluators import Observation, Subject  # noqa: PLC0415
+    from services.rules.state import Verdict  # noqa: PLC0415
+
+    rule = next(r for r in load_rules(default_pack(), load_registry()) if r.id == "air-pm25-24h")
+    start = datetime(2026, 11, 29, 16, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    subject = Subject("air-guantang", "官塘站", "Guantang", "guantang", ("air-guantang",))
+    obs = Observation("air-guantang", Verdict(start, end, True, False, 70.0), {"limit": "> 60"})
+    routing = RoutingConfig(link_base="https://grafana.example")
+    link = notice_facts(Context(rule, subject, routing), obs, end)["link"]
+    ms = int(start.timestamp() * 1000)
+    day = 86_400_000
+    assert link == (
+        f"https://grafana.example/d/liudong-air?from={ms - day}&to={ms + 2 * day}"
+        "&var-device=air-guantang&viewPanel=12"
+    )
