@@ -37,23 +37,13 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
     from envmon.runtime import prepare_database  # noqa: PLC0415
-    from services.api import create_app  # noqa: PLC0415
-    from services.rules.service import load_configuration  # noqa: PLC0415
 
-    url = _url(settings)
-    registry, _ = prepare_database(settings, url)
-    if settings.api.workers > 1:
-        # Each worker process builds the application from the same environment.
-        uvicorn.run(
-            "services.api.asgi:app_from_env", factory=True, workers=settings.api.workers,
-            host=settings.api.host, port=settings.api.port, access_log=settings.api.access_log,
-        )  # fmt: skip
-        return 0
-    rules, _ = load_configuration(settings, registry)
-    app = create_app(settings, url, registry, rules)
+    prepare_database(settings, _url(settings))  # migrations and the registry, once
+    # Each worker process (one by default) builds the application from the environment.
     uvicorn.run(
-        app, host=settings.api.host, port=settings.api.port, access_log=settings.api.access_log
-    )
+        "services.api.asgi:app_from_env", factory=True, workers=settings.api.workers,
+        host=settings.api.host, port=settings.api.port, access_log=settings.api.access_log,
+    )  # fmt: skip
     return 0
 
 

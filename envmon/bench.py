@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from envmon.embedded import embedded_postgres, start_broker
 from envmon.runtime import prepare_database
@@ -151,15 +152,20 @@ def broker_rate(ctx: Any, settings: Settings, seconds: float = 8.0) -> float:
     return min(rate, float(pub["confirmed"] / pub["publish_s"]))
 
 
+def stored_rows(conn: psycopg.Connection[TupleRow]) -> int:
+    """Rows in all the feed tables."""
+    total = 0
+    for k in KINDS:
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(k.table))
+        ).fetchone()
+        total += int(row[0]) if row else 0
+    return total
+
+
 def _count_rows(db_url: str, schema: str) -> int:
     with connect(db_url, schema) as conn:
-        total = 0
-        for k in KINDS:
-            row = conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(k.table))
-            ).fetchone()
-            total += int(row[0]) if row else 0
-        return total
+        return stored_rows(conn)
 
 
 def copy_rate(db_url: str, schema: str, n: int, batch_size: int) -> float:

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+from psycopg.rows import TupleRow
 
 from envmon.bench_fill import Fill, district_fill
 from envmon.embedded import free_port
@@ -65,7 +67,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     fill = district_fill(db_url, args.schema, args.days, args.seed, refill=args.refill)
     with connect(db_url, args.schema) as conn:
-        key = create_bench_key(conn)
+        key = _bench_key(conn)
     registry = load_registry()
     groups = _requests(registry, fill, args.requests, random.Random(args.seed))  # noqa: S311
     groups = {"floor": ["/api/v1/silences"] * args.requests, **groups}
@@ -105,7 +107,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
     return result
 
 
-def create_bench_key(conn: Any) -> str:
+def _bench_key(conn: psycopg.Connection[TupleRow]) -> str:
     from services.api import create_key  # noqa: PLC0415
 
     key = create_key(conn, "bench", "viewer")
@@ -119,13 +121,13 @@ def _requests(registry: Registry, fill: Fill, n: int, rng: random.Random) -> dic
     devices = [d.device_id for d in registry.devices()]
     day = (end - timedelta(days=1)).astimezone(LOCAL_TZ).date().isoformat()
     kpis = [
-        f"/api/v1/kpi/treatment-rate?period=day&day={day}",
-        f"/api/v1/kpi/treatment-rate?period=month&day={day}",
-        f"/api/v1/kpi/treatment-rate?period=ytd&day={day}",
+        f"/api/v1/kpi/treatment-rate?period=day&date={day}",
+        f"/api/v1/kpi/treatment-rate?period=month&date={day}",
+        f"/api/v1/kpi/treatment-rate?period=ytd&date={day}",
         "/api/v1/kpi/aqi",
-        f"/api/v1/kpi/aqi-daily?day={day}",
-        f"/api/v1/kpi/leakage?period=day&day={day}",
-        f"/api/v1/kpi/leakage?period=month&day={day}",
+        f"/api/v1/kpi/aqi-daily?date={day}",
+        f"/api/v1/kpi/leakage?period=day&date={day}",
+        f"/api/v1/kpi/leakage?period=month&date={day}",
         "/api/v1/kpi/rsu-online",
     ]
 

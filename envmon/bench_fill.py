@@ -27,8 +27,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from envmon.bench import stored_rows
 from envmon.rules_test import StoredReplay
-from ingest.feeds import FEEDS
+from ingest.feeds import KINDS
 from ingest.registry import load_registry
 from ingest.storage.migrate import connect, migrate
 from ingest.storage.rollups import ROLLUPS, record_pending, refresh_pending
@@ -80,7 +81,7 @@ def district_fill(db_url: str, schema: str, days: int, seed: int, *, refill: boo
         _store_aqi(conn, start, end)
         log.info("analysing the tables ...")
         conn.execute("ANALYZE")
-        rows = _row_count(conn)
+        rows = stored_rows(conn)
         fill = Fill(start, end, days, seed, rows, time.monotonic() - began, reused=False)
         conn.execute(
             "CREATE TABLE bench_fill (start_ts timestamptz, end_ts timestamptz, days int,"
@@ -137,7 +138,7 @@ def _repeat_rsu_rows(conn: psycopg.Connection[TupleRow], start: datetime, end: d
     """Repeat the simulated first ``BASE`` of the RSU tables over ``[start, end)``."""
     repeats = int((end - start) / BASE)
     for table in REPEATED_TABLES:
-        kind = next(k for f in FEEDS.values() for k in f.kinds if k.table == table)
+        kind = next(k for k in KINDS if k.table == table)
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in kind.columns)
         # The stretch to repeat, kept apart: the table itself has no index while loading.
         conn.execute(
@@ -253,14 +254,3 @@ def _store_aqi(conn: psycopg.Connection[TupleRow], start: datetime, end: datetim
             if result is not None and result.aqi is not None:
                 store_aqi(conn, device, hour, result, conc)
         hour += HOUR
-
-
-def _row_count(conn: psycopg.Connection[TupleRow]) -> int:
-    total = 0
-    for feed in FEEDS.values():
-        for kind in feed.kinds:
-            row = conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(kind.table))
-            ).fetchone()
-            total += int(row[0]) if row else 0
-    return total
