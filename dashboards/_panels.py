@@ -27,11 +27,6 @@ AQI_LEVELS = (
     (201, "#99004C"),
     (301, "#7E0023"),
 )
-# The district's 2025 targets, drawn as threshold lines.
-TREATMENT_TARGET_PCT = 95.0
-LEAKAGE_TARGET_PCT = 9.0
-RSU_ONLINE_TARGET_PCT = 98.0
-RSUS_PLANNED_INTERSECTIONS = 535
 
 
 def new_dashboard(uid: str, title_zh: str, title_en: str, description: str) -> dash_b.Dashboard:

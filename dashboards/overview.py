@@ -6,10 +6,6 @@ from grafana_foundation_sdk.models import dashboard as dash_m
 
 from dashboards._panels import (
     AQI_LEVELS,
-    LEAKAGE_TARGET_PCT,
-    RSU_ONLINE_TARGET_PCT,
-    RSUS_PLANNED_INTERSECTIONS,
-    TREATMENT_TARGET_PCT,
     above_target,
     area_variable,
     bars,
@@ -19,6 +15,12 @@ from dashboards._panels import (
     stat,
     table,
     thresholds,
+)
+from services.targets import (
+    INTERSECTIONS_PLANNED,
+    LEAKAGE_DEFAULT_PCT,
+    RSU_ONLINE_PCT,
+    TREATMENT_RATE_PCT,
 )
 
 UID = "liudong-overview"
@@ -57,7 +59,7 @@ SELECT 100.0 * (SELECT count(*) FROM ({ONLINE_RSUS}) o)
        AS "online %"
 """
 INTERSECTIONS = f"""
-SELECT count(DISTINCT o.parent_id) AS "covered", {RSUS_PLANNED_INTERSECTIONS} AS "planned"
+SELECT count(DISTINCT o.parent_id) AS "covered", {INTERSECTIONS_PLANNED} AS "planned"
   FROM ({ONLINE_RSUS}) o
 """
 # How long a device may be silent before the map shows it as stale: its reporting rhythm.
@@ -101,7 +103,7 @@ def build() -> dash_m.Dashboard:
                 "污水处理率（本月）· Treatment rate, month",
                 TREATMENT_MONTH,
                 "percent",
-                colours=below_target(TREATMENT_TARGET_PCT),
+                colours=below_target(TREATMENT_RATE_PCT),
                 span=6,
             )
         )
@@ -110,7 +112,7 @@ def build() -> dash_m.Dashboard:
                 "RSU 在线率 · RSUs online",
                 RSU_RATE,
                 "percent",
-                colours=below_target(RSU_ONLINE_TARGET_PCT),
+                colours=below_target(RSU_ONLINE_PCT),
                 span=6,
             )
         )
@@ -137,7 +139,7 @@ def build() -> dash_m.Dashboard:
                 "分区漏损率（本月）· DMA leakage, month",
                 LEAKAGE_MONTH,
                 "percent",
-                colours=above_target(LEAKAGE_TARGET_PCT),
+                colours=above_target(LEAKAGE_DEFAULT_PCT),
                 span=12,
             )
         )

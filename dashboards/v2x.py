@@ -6,7 +6,6 @@ from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.models import dashboard as dash_m
 
 from dashboards._panels import (
-    RSU_ONLINE_TARGET_PCT,
     alert_annotations,
     area_variable,
     below_target,
@@ -16,6 +15,7 @@ from dashboards._panels import (
     table,
     timeseries,
 )
+from services.targets import RSU_ONLINE_PCT
 
 UID = "liudong-v2x"
 # The variable holds intersections; an alert link may carry one RSU instead. From the
@@ -114,7 +114,7 @@ def build() -> dash_m.Dashboard:
                 DISTRICT_ONLINE,
                 "percent",
                 span=12,
-                limit=below_target(RSU_ONLINE_TARGET_PCT),
+                limit=below_target(RSU_ONLINE_PCT),
             )
         )
         .with_panel(

@@ -6,7 +6,6 @@ from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.models import dashboard as dash_m
 
 from dashboards._panels import (
-    TREATMENT_TARGET_PCT,
     above_target,
     alert_annotations,
     area_variable,
@@ -18,6 +17,7 @@ from dashboards._panels import (
     timeseries,
 )
 from dashboards.sql import series_sql
+from services.targets import TREATMENT_RATE_PCT
 
 UID = "liudong-wastewater"
 PLANTS = "d.device_id IN ($device)"
@@ -106,7 +106,7 @@ def build() -> dash_m.Dashboard:
                 description="Treated ÷ (treated + bypass/overflow) per local day; an"
                 " engineering proxy of the official 污水处理率.",
                 span=14,
-                limit=below_target(TREATMENT_TARGET_PCT),
+                limit=below_target(TREATMENT_RATE_PCT),
             )
         )
         .with_panel(table("月处理率 · Monthly treatment rate", TREATMENT_BY_MONTH, span=10))

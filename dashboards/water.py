@@ -6,7 +6,6 @@ from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.models import dashboard as dash_m
 
 from dashboards._panels import (
-    LEAKAGE_TARGET_PCT,
     above_target,
     alert_annotations,
     area_variable,
@@ -17,6 +16,7 @@ from dashboards._panels import (
     timeseries,
 )
 from dashboards.sql import series_sql
+from services.targets import LEAKAGE_DEFAULT_PCT
 
 UID = "liudong-water"
 # Inlet meters and pressure points belong to the chosen DMAs.
@@ -114,7 +114,7 @@ def build() -> dash_m.Dashboard:
                 LEAKAGE_BY_DMA,
                 "percent",
                 span=10,
-                colours=above_target(LEAKAGE_TARGET_PCT),
+                colours=above_target(LEAKAGE_DEFAULT_PCT),
             )
         )
         .with_panel(
@@ -123,7 +123,7 @@ def build() -> dash_m.Dashboard:
                 LEAKAGE_BY_DAY,
                 "percent",
                 span=14,
-                limit=above_target(LEAKAGE_TARGET_PCT),
+                limit=above_target(LEAKAGE_DEFAULT_PCT),
             )
         )
         .with_row(dash_b.Row("听漏仪与压力 Loggers and pressure"))

@@ -16,13 +16,13 @@ from services.api.problems import RESPONSES, ApiError
 from services.rules.aqi import daily_aqi
 from services.rules.evaluators.air import POLLUTANTS as POLLUTANT_COLUMNS
 from services.rules.evaluators.v2x import online_rsus
+from services.targets import INTERSECTIONS_PLANNED, TREATMENT_RATE_PCT
 
 router = APIRouter(
     prefix="/api/v1/kpi", tags=["KPIs"], responses=RESPONSES,
     dependencies=[Depends(require("viewer"))],
 )  # fmt: skip
 Period = Literal["day", "month", "ytd"]
-TREATMENT_TARGET_PCT = 95.0
 RSU_TIMEOUT = timedelta(seconds=60)
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
@@ -140,15 +140,15 @@ def treatment_rate(conn: DbConn, period: Period = "day", day: DateParam = None) 
             PlantRate(
                 device_id=device_id, name_zh=name, treated_m3=float(treated),
                 bypass_m3=float(bypass), rate_pct=rate,
-                meets_target=_meets(rate, (rate or 0) >= TREATMENT_TARGET_PCT),
+                meets_target=_meets(rate, (rate or 0) >= TREATMENT_RATE_PCT),
             )
         )  # fmt: skip
     treated = sum(p.treated_m3 for p in plants)
     total = treated + sum(p.bypass_m3 for p in plants)
     district = 100.0 * treated / total if total > 0 else None
     return TreatmentRate(
-        window=w, target_pct=TREATMENT_TARGET_PCT, district_rate_pct=district,
-        meets_target=_meets(district, (district or 0) >= TREATMENT_TARGET_PCT), plants=plants,
+        window=w, target_pct=TREATMENT_RATE_PCT, district_rate_pct=district,
+        meets_target=_meets(district, (district or 0) >= TREATMENT_RATE_PCT), plants=plants,
         note="proxy from plant meters; the official rate is treated ÷ estimated discharged",
     )  # fmt: skip
 
@@ -212,7 +212,7 @@ def rsu_online(request: Request, conn: DbConn) -> RsuOnline:
     return RsuOnline(
         at=now, online=len(up), registered=len(rsus),
         rate_pct=100.0 * len(up) / len(rsus) if rsus else 0.0,
-        intersections_covered=len(covered), intersections_planned=535,
+        intersections_covered=len(covered), intersections_planned=INTERSECTIONS_PLANNED,
     )  # fmt: skip
 
 
