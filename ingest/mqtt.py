@@ -4,10 +4,15 @@ paho-mqtt 2.x is used on both paths because it can acknowledge a QoS 1 message
 after the fact (``manual_ack``): the collector acks only once the row is committed.
 (aiomqtt acks on receipt and drops when its queue is full, so it cannot give that
 guarantee.) Both classes run paho's network loop in its own thread.
+
+Two fast paths use paho internals (see ``_ReceiverClient`` and ``ack_many``); paho is
+pinned to the minor release they were written against, and the module refuses to load
+with a message naming what is missing if an installed paho lacks one of them.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 import struct
@@ -29,6 +34,57 @@ log = logging.getLogger(__name__)
 _PUBACK = 0x40
 # topic, payload, mid, qos
 MessageHandler = Callable[[bytes, bytes, int, int], None]
+
+
+# What the fast paths touch inside paho-mqtt 2.2: methods (with their leading parameters),
+# per-client state, and the raw topic of a message.
+_CLIENT_METHODS: dict[str, tuple[str, ...]] = {
+    "_handle_publish": (),
+    "_packet_queue": ("command", "packet", "mid", "qos"),
+}
+_CLIENT_STATE = ("_protocol", "_in_packet")
+_IN_PACKET_KEYS = ("command", "packet")
+
+
+class PahoInternalsError(ImportError):
+    """The installed paho-mqtt lacks an internal that ingest/mqtt.py relies on."""
+
+    def __init__(self, missing: list[str]) -> None:
+        version = getattr(paho, "__version__", "?")
+        super().__init__(
+            f"paho-mqtt {version} lacks what ingest/mqtt.py uses: {', '.join(missing)};"
+            " install the paho-mqtt release pinned in pyproject.toml"
+        )
+        self.missing = missing
+
+
+def check_paho_internals(client_cls: type[paho.Client] = paho.Client) -> None:
+    """Raise ``PahoInternalsError`` naming each internal the fast paths need but lack."""
+    missing = []
+    for name, params in _CLIENT_METHODS.items():
+        method = getattr(client_cls, name, None)
+        got = (
+            tuple(inspect.signature(method).parameters)[1 : 1 + len(params)]
+            if callable(method)
+            else None
+        )
+        if got != params:
+            missing.append(f"Client.{name}({', '.join(params)})")
+    if not hasattr(paho.MQTTMessage(0, b"t"), "_topic"):
+        missing.append("MQTTMessage._topic")
+    if missing:
+        raise PahoInternalsError(missing)
+
+
+def _check_client_state(client: paho.Client) -> None:
+    missing = [f"Client.{name}" for name in _CLIENT_STATE if not hasattr(client, name)]
+    in_packet = getattr(client, "_in_packet", {})
+    missing += [f"Client._in_packet[{k!r}]" for k in _IN_PACKET_KEYS if k not in in_packet]
+    if missing:
+        raise PahoInternalsError(missing)
+
+
+check_paho_internals()
 
 
 class BrokerUnavailableError(ConnectionError):
@@ -57,6 +113,7 @@ def _new_client(
     if creds:
         client.username_pw_set(*creds)
     client.reconnect_delay_set(1, 30)
+    _check_client_state(client)
     return client
 
 

@@ -1,7 +1,9 @@
-"""Simulated devices of the Liudong district network: pure message generation.
+"""Simulated devices of the Liudong district network.
 
-Nothing here talks to a broker or a database; publishing loops sit on top of
-``DistrictSimulator.messages`` (or a replayed recording) and a ``SimClock``.
+Message generation is pure: ``DistrictSimulator.messages`` (or a replayed recording)
+paced by a ``SimClock``. The one I/O edge is ``simulators.publish``, which sends such a
+stream through the broker; it is imported on its own so that generating messages never
+loads an MQTT client. Nothing here writes to a database.
 """
 
 from simulators.clock import SimClock, start_for

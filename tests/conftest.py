@@ -1,4 +1,5 @@
 pytest_plugins = [
+    "tests.fixtures.markers",
     "tests.fixtures.servers",
     "tests.fixtures.collectors",
     "tests.fixtures.proxy",

@@ -13,7 +13,7 @@ import pytest
 
 from dashboards.build import OUT_DIR
 from dashboards.macros import expand
-from envmon.rules_test import StoredReplay, subset
+from envmon.replay import StoredReplay, subset
 from ingest.registry import load_registry
 from ingest.storage.rollups import refresh_pending
 from services.alerts import store

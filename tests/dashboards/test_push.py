@@ -9,7 +9,7 @@ import pytest
 from dashboards.build import FOLDER_UID, OUT_DIR
 from dashboards.push import PushError, datasource_body, push
 from dashboards.sql import DATASOURCE_TYPE, DATASOURCE_UID
-from envmon.embedded import free_port
+from envmon.runtime.embedded import free_port
 from tests.fixtures.grafana import FakeGrafana
 
 DB_URL = "postgresql://grafana_reader:s%40cret@db.example:5433/envmon"

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from envmon.embedded import free_port
+from envmon.runtime.embedded import free_port
 from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.database]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from envmon.embedded import MosquittoBroker, free_port
+from envmon.runtime.embedded import MosquittoBroker, free_port
 from ingest.settings import Settings
 from simulators import read_recording
 from tests.fixtures.collectors import CollectorFactory, settled, wait_until

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from envmon.embedded import MosquittoBroker
+from envmon.runtime.embedded import MosquittoBroker
 from ingest.feeds import KINDS
 from ingest.mqtt import MqttPublisher
 from ingest.registry import load_registry

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from envmon.embedded import AmqttBroker, MosquittoBroker, free_port
+from envmon.runtime.embedded import AmqttBroker, MosquittoBroker, free_port
 from ingest.mqtt import MqttPublisher
 from ingest.settings import Settings
 from tests.fixtures.collectors import CollectorFactory, settled, wait_until
@@ -218,7 +218,7 @@ def test_mqtt_311_persistent_session_on_the_embedded_amqtt_broker(
 
 
 def test_mosquitto_config_of_the_project_is_what_the_fixtures_run(tmp_path: Path) -> None:
-    from envmon.embedded import mosquitto_config  # noqa: PLC0415
+    from envmon.runtime.embedded import mosquitto_config  # noqa: PLC0415
 
     text = mosquitto_config(1234, tmp_path)
     assert "listener 1234 127.0.0.1" in text

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from envmon.rules_test import StoredReplay, subset
+from envmon.replay import StoredReplay, subset
 from ingest.feeds import LOCAL_TZ
 from ingest.registry import load_registry, sync_registry
 from ingest.settings import Settings

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from envmon.rules_test import load_scenario, run_scenario
+from envmon.replay import load_scenario, run_scenario
 from ingest.registry import load_registry
 from services.rules import default_pack, load_rules
 

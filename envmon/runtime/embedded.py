@@ -44,7 +44,7 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
 
 def mosquitto_config(port: int, data_dir: Path) -> str:
     """The project's Mosquitto configuration with a local port and data directory."""
-    text = resources.files("envmon").joinpath("mosquitto.conf").read_text("utf-8")
+    text = resources.files("envmon.runtime").joinpath("mosquitto.conf").read_text("utf-8")
     text = re.sub(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", text)
     if os.geteuid() == 0:
         # Started as root, mosquitto drops to the "mosquitto" user, which cannot write

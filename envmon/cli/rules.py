@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from envmon.cli._common import Subparsers, stop_on_signals
+from envmon.runtime.servers import database_url
 from ingest.registry import load_registry
 from ingest.settings import ConfigError, Settings
-
-
-@contextlib.contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """The configured database, or an embedded one for the length of the command."""
-    if settings.database.url is not None:
-        yield settings.database.url.get_secret_value()
-        return
-    from envmon.embedded import embedded_postgres  # noqa: PLC0415
-
-    with (
-        tempfile.TemporaryDirectory(prefix="envmon-rules-") as tmp,
-        embedded_postgres(Path(tmp) / "postgres") as url,
-    ):
-        yield url
 
 
 def cmd_check(_settings: Settings, args: argparse.Namespace) -> int:
@@ -76,10 +61,10 @@ def _progress(name: str) -> Callable[[datetime], None] | None:
 
 
 def cmd_test(settings: Settings, args: argparse.Namespace) -> int:
-    from envmon.rules_test import ScenarioError, load_scenario, run_scenario  # noqa: PLC0415
+    from envmon.replay import ScenarioError, load_scenario, run_scenario  # noqa: PLC0415
 
     failed = 0
-    with database(settings) as url:
+    with database_url(settings) as url:
         for path in args.files:
             try:
                 spec = load_scenario(path)
@@ -108,13 +93,12 @@ def cmd_test(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from envmon.cli import _stop_on_signals  # noqa: PLC0415
-    from envmon.runtime import prepare_database  # noqa: PLC0415
+    from envmon.runtime.servers import prepare_database  # noqa: PLC0415
     from services.rules import RuleService  # noqa: PLC0415
 
     if settings.database.url is None:
         raise ConfigError("envmon rules run needs ENVMON_DATABASE_URL (or use `envmon up`)")
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     registry, _ = prepare_database(settings, settings.database.url.get_secret_value(), wait=stop)
     service = RuleService(settings, settings.database.url.get_secret_value(), registry)
     service.start()
@@ -123,7 +107,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("rules", help="rule files and the rule service")
     rules = p.add_subparsers(dest="what", required=True)
     c = rules.add_parser("check", help="validate rule files; exit 1 with the reasons")

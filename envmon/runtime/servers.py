@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from envmon.embedded import Broker, embedded_postgres, start_broker
+from envmon.runtime.embedded import Broker, embedded_postgres, start_broker
 from ingest.registry import Registry, load_registry, sync_registry
 from ingest.settings import Settings
 from ingest.storage.migrate import connect, migrate
@@ -93,3 +94,16 @@ def servers(settings: Settings, data_dir: Path) -> Iterator[Runtime]:
             settings = settings.model_copy(update={"mqtt": mqtt})
         registry, flavour = prepare_database(settings, db_url)
         yield Runtime(settings, db_url, registry, flavour, broker)
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured database, or an embedded one for the length of the command."""
+    if settings.database.url is not None:
+        yield settings.database.url.get_secret_value()
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="envmon-") as tmp,
+        embedded_postgres(Path(tmp) / "postgres") as url,
+    ):
+        yield url

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from envmon.drive import DriveStats, drive
 from ingest.mqtt import MqttPublisher
 from ingest.registry import load_registry
 from ingest.settings import ConfigError, Settings
@@ -27,6 +26,7 @@ from simulators import (
     start_for,
     write_recording,
 )
+from simulators.publish import DriveStats, drive
 
 log = logging.getLogger(__name__)
 CHUNK = timedelta(minutes=10)

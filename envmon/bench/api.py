@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -41,8 +40,9 @@ import httpx
 import psycopg
 from psycopg.rows import TupleRow
 
-from envmon.bench_fill import Fill, district_fill
-from envmon.embedded import free_port
+from envmon.bench.fill import Fill, district_fill
+from envmon.bench.stats import machine, percentile
+from envmon.runtime.embedded import free_port
 from ingest.feeds import FEEDS, LOCAL_TZ
 from ingest.registry import Registry, load_registry
 from ingest.settings import Settings
@@ -56,7 +56,7 @@ TARGET_MS = {"latest": 50, "series_raw_1d": 150, "series_hour_90d": 150, "kpi": 
 def bench_api(settings: Settings, args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     if settings.database.url is not None:
         return _run(settings.database.url.get_secret_value(), settings, args)
-    from envmon.embedded import embedded_postgres  # noqa: PLC0415
+    from envmon.runtime.embedded import embedded_postgres  # noqa: PLC0415
 
     # Kept between runs, with the fill in it.
     with embedded_postgres(data_dir / "bench-api" / "postgres") as url:
@@ -101,9 +101,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
             + (f"  (target p95 < {TARGET_MS[group]} ms)" if group in TARGET_MS else ""),
             file=sys.stderr,
         )
-    result["machine"] = (
-        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    result["machine"] = machine()
     return result
 
 
@@ -187,7 +185,7 @@ async def _drive(base: str, key: str, paths: list[str], clients: int) -> dict[st
     times.sort()
     return {
         "p50": statistics.median(times),
-        "p95": times[round(0.95 * (len(times) - 1))],
+        "p95": percentile(times, 0.95),
         "rps": len(times) / wall,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from envmon.cli._common import Subparsers
 from ingest.settings import ConfigError, Settings
 
 
@@ -66,7 +67,7 @@ def _has_timescaledb(settings: Settings) -> bool:
     return row is not None
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("dashboards", help="Grafana dashboards as code")
     what = p.add_subparsers(dest="what", required=True)
     b = what.add_parser("build", help="regenerate dashboards/json/ from the dashboard modules")

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from ingest.mqtt import MqttPublisher
 from ingest.topics import parse_topic
-from simulators import Message, SimClock
+from simulators.clock import SimClock
+from simulators.message import Message
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from envmon.drive import DriveStats
 from ingest.collector.stats import StatsSnapshot
+from simulators.publish import DriveStats
 
 FEEDS = ("wastewater", "air", "water", "v2x")
 

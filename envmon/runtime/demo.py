@@ -14,8 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
-from envmon.drive import DriveStats, drive
-from envmon.runtime import Runtime
+from envmon.runtime.servers import Runtime
 from ingest.collector.service import Collector
 from ingest.collector.stats import StatsSnapshot
 from ingest.mqtt import MqttPublisher
@@ -23,6 +22,7 @@ from ingest.registry import Registry, sync_registry
 from ingest.storage.migrate import connect
 from services.rules import RuleService
 from simulators import DistrictSimulator, SimClock, start_for
+from simulators.publish import DriveStats, drive
 
 log = logging.getLogger(__name__)
 SETTLE_TIMEOUT_S = 120.0

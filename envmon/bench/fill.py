@@ -27,8 +27,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from envmon.bench import stored_rows
-from envmon.rules_test import StoredReplay
+from envmon.bench.ingest import stored_rows
+from envmon.replay import StoredReplay
 from ingest.feeds import KINDS
 from ingest.registry import load_registry
 from ingest.storage.migrate import connect, migrate

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import statistics
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,7 +20,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from envmon.rules_test import StoredReplay
+from envmon.bench.stats import machine, percentile
+from envmon.replay import StoredReplay
+from envmon.runtime.servers import database_url
 from ingest.registry import load_registry
 from ingest.settings import Settings
 from ingest.storage.migrate import connect, migrate
@@ -35,18 +35,9 @@ log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def bench_rules(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    if settings.database.url is None:
-        from envmon.rules_cli import database  # noqa: PLC0415
-
-        with database(settings) as url:
-            return _run(url, settings, args)
-    return _run(settings.database.url.get_secret_value(), settings, args)
+    with database_url(settings) as url:
+        return _run(url, settings, args)
 
 
 def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
@@ -89,13 +80,11 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
         "simulated_minutes": args.minutes,
         "messages": replay.messages,
         "pass_ms_p50": round(1000 * statistics.median(steady), 1),
-        "pass_ms_p95": round(1000 * _percentile(steady, 0.95), 1),
+        "pass_ms_p95": round(1000 * percentile(steady, 0.95), 1),
         "pass_ms_max": round(1000 * max(steady), 1),
         "idle_pass_ms_p50": round(1000 * statistics.median(idle), 1),
         "evaluations_per_pass_p50": statistics.median(evaluations),
         "interval_ms": round(1000 * budget),
-        "p95_share_of_interval": round(_percentile(steady, 0.95) / budget, 3),
-        "machine": (
-            f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-        ),
+        "p95_share_of_interval": round(percentile(steady, 0.95) / budget, 3),
+        "machine": machine(),
     }

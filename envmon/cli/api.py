@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import threading
 
-from ingest.registry import Registry
+from envmon.cli._common import Subparsers
 from ingest.settings import ConfigError, Settings
 from ingest.storage.migrate import connect
 
@@ -16,27 +15,10 @@ def _url(settings: Settings) -> str:
     return settings.database.url.get_secret_value()
 
 
-def serve_in_thread(settings: Settings, db_url: str, registry: Registry) -> tuple[object, str]:
-    """Start the API on a background thread (for ``envmon up``); returns (server, address)."""
-    import uvicorn  # noqa: PLC0415
-
-    from services.api import create_app  # noqa: PLC0415
-    from services.rules.service import load_configuration  # noqa: PLC0415
-
-    rules, _ = load_configuration(settings, registry)
-    app = create_app(settings, db_url, registry, rules)
-    config = uvicorn.Config(
-        app, host=settings.api.host, port=settings.api.port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, name="api", daemon=True).start()
-    return server, f"http://{settings.api.host}:{settings.api.port}"
-
-
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
-    from envmon.runtime import prepare_database  # noqa: PLC0415
+    from envmon.runtime.servers import prepare_database  # noqa: PLC0415
 
     prepare_database(settings, _url(settings))  # migrations and the registry, once
     # Each worker process (one by default) builds the application from the environment.
@@ -57,7 +39,7 @@ def cmd_key(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("api", help="the HTTP API and its keys")
     api = p.add_subparsers(dest="what", required=True)
     s = api.add_parser(

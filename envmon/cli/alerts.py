@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from envmon.cli._common import Subparsers
 from ingest.feeds import LOCAL_TZ
 from ingest.settings import ConfigError, Settings
 from ingest.storage.migrate import connect
@@ -77,7 +78,7 @@ def cmd_act(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("alerts", help="list, show, acknowledge and resolve alerts")
     alerts = p.add_subparsers(dest="what", required=True)
     ls = alerts.add_parser("list", help="open alerts, newest first (JSON lines)")

@@ -12,7 +12,6 @@ import argparse
 import logging
 import multiprocessing as mp
 import os
-import platform
 import resource
 import sys
 import tempfile
@@ -29,8 +28,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from envmon.embedded import embedded_postgres, start_broker
-from envmon.runtime import prepare_database
+from envmon.bench.stats import machine
+from envmon.runtime.embedded import embedded_postgres, start_broker
+from envmon.runtime.servers import prepare_database
 from ingest import topics
 from ingest.collector.decode import Accepted, Decoder
 from ingest.collector.service import Collector
@@ -296,7 +296,5 @@ def _measure(
         "duration_s": round(pub["publish_s"], 1),
         "drained_s": round(drained_s, 1),
         "batch_size": settings.ingest.batch_size,
-        "machine": (
-            f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-        ),
+        "machine": machine(),
     }

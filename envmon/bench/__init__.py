@@ -1,0 +1,1 @@
+"""The benchmarks, one module each, with the statistics they share (``stats``)."""

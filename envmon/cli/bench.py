@@ -1,0 +1,54 @@
+"""``envmon bench ingest|rules|api``: the benchmarks, each printing one JSON line last."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from envmon.cli._common import Subparsers, positive
+from envmon.cli.run import DATA_DIR
+from ingest.settings import Settings
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from envmon.bench.ingest import bench_ingest  # noqa: PLC0415
+
+    print(json.dumps(bench_ingest(settings, args), ensure_ascii=False))
+    return 0
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    from envmon.bench.api import bench_api  # noqa: PLC0415
+
+    print(json.dumps(bench_api(settings, args, DATA_DIR), ensure_ascii=False))
+    return 0
+
+
+def cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
+    from envmon.bench.rules import bench_rules  # noqa: PLC0415
+
+    print(json.dumps(bench_rules(settings, args), ensure_ascii=False))
+    return 0
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = sub.add_parser("bench", help="benchmarks")
+    bench = p.add_subparsers(dest="what", required=True)
+    b = bench.add_parser("ingest", help="broker → collector → database throughput and latency")
+    b.add_argument("--duration", type=positive, default=60.0, metavar="SECONDS")
+    b.add_argument("--rate", type=positive, default=25_000.0, help="offered messages per second")
+    b.add_argument("--batch-size", type=int, default=None)
+    b.set_defaults(func=cmd_ingest)
+    r = bench.add_parser("rules", help="evaluation passes of the whole pack over the district")
+    r.add_argument("--minutes", type=int, default=120, help="simulated minutes (default 120)")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(func=cmd_rules)
+    a = bench.add_parser("api", help="API response times over days of the whole district")
+    a.add_argument("--days", type=int, default=7, help="days of data (default 7)")
+    a.add_argument("--requests", type=int, default=400, help="per endpoint group and run")
+    a.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
+    a.add_argument("--runs", type=int, default=3, help="runs; medians are reported")
+    a.add_argument("--seed", type=int, default=1)
+    a.add_argument("--schema", default="bench_api", help="where the fill is kept")
+    a.add_argument("--refill", action="store_true", help="fill again even if a fill is kept")
+    a.set_defaults(func=cmd_api)
