@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.database, pytest.mark.slow]
 
 def envmon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "envmon.cli", *args],
+        [sys.executable, "-m", "envmon", *args],
         env=env if env is not None else clean_env(),
         capture_output=True,
         text=True,
@@ -132,7 +132,7 @@ def test_collect_waits_for_an_absent_server_and_stops_on_sigterm(
         ENVMON_MQTT_URL=f"mqtt://127.0.0.1:{closed}" if absent == "broker" else mosquitto.url,
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "envmon.cli", "collect"],
+        [sys.executable, "-m", "envmon", "collect"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

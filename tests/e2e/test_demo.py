@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def run_demo(*args: str, env: dict[str, str]) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-m", "envmon.cli", "demo", *args],
+        [sys.executable, "-m", "envmon", "demo", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -60,7 +60,7 @@ def test_demo_alerts_come_from_the_rules_the_scenario_touches() -> None:
 
 def test_demo_rejects_an_unknown_scenario() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "envmon.cli", "demo", "--duration", "1", "--scenario", "flood"],
+        [sys.executable, "-m", "envmon", "demo", "--duration", "1", "--scenario", "flood"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -74,7 +74,7 @@ def test_demo_rejects_an_unknown_scenario() -> None:
 def test_up_runs_until_interrupted_and_reports(tmp_path: Path) -> None:
     env = {**clean_env(), "ENVMON_MQTT__EMBEDDED": "mosquitto"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "envmon.cli", "up", "--data-dir", str(tmp_path), "--speed", "60"],
+        [sys.executable, "-m", "envmon", "up", "--data-dir", str(tmp_path), "--speed", "60"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

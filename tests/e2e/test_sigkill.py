@@ -26,7 +26,7 @@ TOTAL = 30_000
 
 def collector_process(env: dict[str, str], *, watch_log: bool) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "envmon.cli", "collect"],
+        [sys.executable, "-m", "envmon", "collect"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE if watch_log else subprocess.DEVNULL,
