@@ -77,8 +77,9 @@ def _condition(rule: RuleBase) -> str:
         return "logger leak flag"
     if kind == "dead_letter":
         reasons = ", ".join(getattr(rule, "reasons"))  # noqa: B009
-        cond = getattr(rule, "condition")  # noqa: B009
-        return f"{reasons} refusals {cond.op} {_fmt(cond.threshold)}"
+        refusals: Condition = getattr(rule, "condition")  # noqa: B009
+        assert refusals.threshold is not None
+        return f"{reasons} refusals {refusals.op} {_fmt(refusals.threshold)}"
     cond: Condition | None = getattr(rule, "condition", None)
     if cond is None:  # leakage: the DMA's own target
         return "R_WL > the DMA's target (default 9 %)"

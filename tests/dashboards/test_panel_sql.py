@@ -48,7 +48,7 @@ class PanelQuery:
 
 
 def _queries() -> list[PanelQuery]:
-    out = []
+    out: list[PanelQuery] = []
     for path in sorted(OUT_DIR.glob("*.json")):
         board = json.loads(path.read_text(encoding="utf-8"))
         out.extend(
@@ -224,7 +224,7 @@ def test_a_long_range_reads_the_rollups_and_never_a_raw_table(filled: Database) 
         sql = expand(
             q.raw_sql, start=END - timedelta(days=90), end=END, interval="2h", variables=picked
         )
-        plan = "\n".join(r[0] for r in conn.execute(b"EXPLAIN ANALYZE " + sql.encode()))
+        plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN ANALYZE " + sql.encode()))
     # The raw branch's condition is constant-false: the planner drops its scan entirely.
     assert " on air_reading " not in plan, plan
     assert " on air_reading_hourly " in plan, plan

@@ -92,7 +92,7 @@ def test_backfill_writes_a_day_of_history(
     done = envmon("backfill", "--days", "1", "--feed", "air", env=broker_env(settings, mosquitto))
     assert done.returncode == 0, done.stderr
     published = json.loads(done.stdout.splitlines()[-1])["published"]
-    stations = int(database.scalar("SELECT count(*) FROM device WHERE feed = 'air'"))  # type: ignore[call-overload]
+    stations = int(database.scalar("SELECT count(*) FROM device WHERE feed = 'air'"))
     assert published == stations * 24 * 60  # one reading a minute
     assert wait_until(lambda: collector.snapshot().total("stored") == published, timeout=60)
     assert database.scalar("SELECT count(DISTINCT device_id) FROM air_reading") == stations

@@ -56,7 +56,7 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(
 ) -> None:
     def rows() -> int:
         union = " UNION ALL ".join(f"SELECT count(*) AS n FROM {k.table}" for k in KINDS)
-        return int(database.scalar(f"SELECT sum(n) FROM ({union}) t"))  # type: ignore[call-overload]
+        return int(database.scalar(f"SELECT sum(n) FROM ({union}) t"))
 
     first = collector_process(collector_env, watch_log=True)
     settings = make_settings(mosquitto.url, database.schema, topic_root)

@@ -22,7 +22,7 @@ def test_a_missing_method_is_named() -> None:
 
 def test_a_changed_signature_is_named() -> None:
     class Changed(paho.Client):
-        def _packet_queue(self, packet: bytes, command: int) -> None:  # type: ignore[override]
+        def _packet_queue(self, _packet: bytes, _command: int) -> None:  # type: ignore[override]
             raise AssertionError("never called")
 
     with pytest.raises(PahoInternalsError) as info:

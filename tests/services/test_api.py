@@ -43,7 +43,7 @@ def client(database: Database) -> Iterator[TestClient]:
     with database.connect() as conn:
         refresh_pending(conn)
         for role in ("viewer", "operator", "admin"):
-            KEYS[role] = create_key(conn, f"{role}-1", role)  # type: ignore[arg-type]
+            KEYS[role] = create_key(conn, f"{role}-1", role)
     settings = Settings(database={"schema_name": database.schema})
     rules = load_rules(default_pack(), registry)
     with TestClient(create_app(settings, database.url, registry, rules)) as c:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -19,9 +20,11 @@ COND = Condition(op=">", threshold=TRIP)
 CLEAR = Clear(level=CLEAR_LEVEL)
 
 
-def _run(values: list[float | None], hold: Hold | None = None, clear: Clear = CLEAR) -> list[str]:
+def _run(
+    values: Sequence[float | None], hold: Hold | None = None, clear: Clear = CLEAR
+) -> list[str]:
     hold = hold or Hold()
-    state, changes = SubjectState(), []
+    state, changes = SubjectState(), list[str]()
     for i, x in enumerate(values):
         start = T0 + i * MINUTE
         if x is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ingest.feeds import LOCAL_TZ
 from ingest.registry.model import Registry
@@ -13,7 +14,7 @@ from tests.simulators.helpers import decode_valid, mean
 DAY0 = datetime(2025, 7, 9, 16, 0, tzinfo=UTC)  # local midnight, 2025-07-10
 
 
-def _day(registry: Registry, feed: str) -> list[tuple[str, str, object]]:
+def _day(registry: Registry, feed: str) -> list[tuple[str, str, Any]]:
     sim = DistrictSimulator(registry, seed=11, feeds=(feed,))
     return decode_valid(registry, sim.messages(DAY0, DAY0 + timedelta(days=1, minutes=10)))
 
@@ -32,12 +33,12 @@ def test_wastewater_meets_1a_and_follows_the_day(registry: Registry) -> None:
         assert 150 <= p.influent_cod_mgl <= 420
         assert p.bypass_flow_m3h == 0
     stations = [p for d, _, p in rows if d.startswith("ps-")]
-    assert all(p.effluent_flow_m3h is None and p.effluent_cod_mgl is None for p in stations)  # type: ignore[attr-defined]
+    assert all(p.effluent_flow_m3h is None and p.effluent_cod_mgl is None for p in stations)
     flows = [
         (local_hour(p.ts.timestamp()), p.influent_flow_m3h)
         for d, _, p in rows
         if d == "wwtp-guantang"
-    ]  # type: ignore[attr-defined]
+    ]
     night = mean(q for h, q in flows if 3 <= h < 5)
     morning = mean(q for h, q in flows if 9 <= h < 11)
     assert morning > 1.5 * night
@@ -51,27 +52,27 @@ def test_water_night_minimum_and_billing(registry: Registry) -> None:
     meters = {m.id for m in d.inlet_meters}
     hourly: dict[int, list[float]] = {}
     for dev, _, p in rows:
-        if dev in meters and p.ts < DAY0 + timedelta(days=1):  # type: ignore[attr-defined]
-            hourly.setdefault(int(local_hour(p.ts.timestamp())), []).append(p.flow_m3h)  # type: ignore[attr-defined]
+        if dev in meters and p.ts < DAY0 + timedelta(days=1):
+            hourly.setdefault(int(local_hour(p.ts.timestamp())), []).append(p.flow_m3h)
     by_hour = {h: sum(v) / len(v) * len(meters) for h, v in hourly.items()}
     assert min(by_hour, key=lambda h: by_hour[h]) in (2, 3)
     inflow = sum(by_hour.values())
     assert abs(inflow / (d.population * 0.2) - 1 / 0.915) < 0.08  # ~200 L/person/day + 7-10 % loss
     # Sent when each day closes: the window holds the bills of July 9 and July 10.
-    bills = {p.day.isoformat(): p for dev, kind, p in rows if dev == d.id and kind == "billing"}  # type: ignore[attr-defined]
+    bills = {p.day.isoformat(): p for dev, kind, p in rows if dev == d.id and kind == "billing"}
     assert set(bills) == {"2025-07-09", "2025-07-10"}
     bill = bills["2025-07-10"]
     assert bill.ts == DAY0.astimezone(LOCAL_TZ)
-    assert 0.88 < bill.billed_m3 / inflow < 0.95  # type: ignore[attr-defined]
+    assert 0.88 < bill.billed_m3 / inflow < 0.95
 
 
 def test_air_ratios_and_cycles(registry: Registry) -> None:
     rows = [p for _, _, p in _day(registry, "air")]
-    assert all(1.4 <= p.pm10_ugm3 / p.pm25_ugm3 <= 1.8 for p in rows if p.pm25_ugm3 > 10)  # type: ignore[attr-defined]
-    afternoon = mean(p.o3_ugm3 for p in rows if 14 <= local_hour(p.ts.timestamp()) < 16)  # type: ignore[attr-defined]
-    night = mean(p.o3_ugm3 for p in rows if 2 <= local_hour(p.ts.timestamp()) < 4)  # type: ignore[attr-defined]
+    assert all(1.4 <= p.pm10_ugm3 / p.pm25_ugm3 <= 1.8 for p in rows if p.pm25_ugm3 > 10)
+    afternoon = mean(p.o3_ugm3 for p in rows if 14 <= local_hour(p.ts.timestamp()) < 16)
+    night = mean(p.o3_ugm3 for p in rows if 2 <= local_hour(p.ts.timestamp()) < 4)
     assert afternoon > 2 * night
-    assert all(0.3 <= p.co_mgm3 <= 1.4 and 0 <= p.wind_dir_deg < 360 for p in rows)  # type: ignore[attr-defined]
+    assert all(0.3 <= p.co_mgm3 <= 1.4 and 0 <= p.wind_dir_deg < 360 for p in rows)
 
 
 def test_episodes_last_days() -> None:
