@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ingest.feeds import FeedName
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 RULE_ID = r"^[a-z0-9][a-z0-9.-]{1,79}$"
@@ -175,7 +177,7 @@ class Hold(_Model):
 class RuleBase(_Model):
     id: str = Field(pattern=RULE_ID)
     title: Text
-    feed: Literal["wastewater", "air", "water", "v2x"]
+    feed: FeedName
     message: str | None = Field(default=None, description="message kind; default per rule kind")
     devices: Selector = Selector()
     severity: Severity
