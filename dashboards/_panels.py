@@ -15,17 +15,13 @@ from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
 
 from dashboards.sql import DATASOURCE_TYPE, DATASOURCE_UID, Format, Sql
+from services.standards.hj633 import CATEGORIES
 
 DS = dash_m.DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
 TAG = "liudong"
-# HJ 633 AQI levels: upper bound of each level and its colour (identical in both editions).
-AQI_LEVELS = (
-    (None, "#00E400"),
-    (51, "#FFFF00"),
-    (101, "#FF7E00"),
-    (151, "#FF0000"),
-    (201, "#99004C"),
-    (301, "#7E0023"),
+# HJ 633 AQI levels as threshold steps: where each level starts, and its colour.
+AQI_LEVELS: tuple[tuple[int | None, str], ...] = tuple(
+    (None if i == 0 else CATEGORIES[i - 1].top + 1, c.colour) for i, c in enumerate(CATEGORIES)
 )
 
 

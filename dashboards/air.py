@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.builders import heatmap as heatmap_b
 from grafana_foundation_sdk.models import dashboard as dash_m
@@ -19,9 +21,11 @@ from dashboards._panels import (
     timeseries,
 )
 from dashboards.sql import Sql, series_sql
+from services.standards import gb3095
 
 UID = "liudong-air"
 STATIONS = "d.device_id IN ($device)"
+GRADE = gb3095.DISTRICT_GRADE
 POLLUTANTS = (
     ("pm25_ugm3", "PM2.5", "suffix: µg/m³"),
     ("pm10_ugm3", "PM10", "suffix: µg/m³"),
@@ -30,9 +34,19 @@ POLLUTANTS = (
     ("so2_ugm3", "SO2", "suffix: µg/m³"),
     ("co_mgm3", "CO", "suffix: mg/m³"),
 )
-# The PM2.5 24-h Grade II limit in force on each day (GB 3095-2012 until 2026-02-28, the
-# 2026 edition's transitional limit to 2030-12-31, its final limit from 2031-01-01).
-PM25_LIMIT = "CASE WHEN {day} < '2026-03-01' THEN 75 WHEN {day} < '2031-01-01' THEN 60 ELSE 50 END"
+
+
+def limit_sql(pollutant: gb3095.Pollutant, averaging: gb3095.Averaging) -> str:
+    """A SQL expression of the district's GB 3095 limit in force on ``{day}`` (a local date)."""
+    limits = gb3095.limits_by_date(pollutant, averaging)[::-1]  # oldest first
+    cases = [
+        f"WHEN {{day}} < '{new.valid_from}' THEN {old.threshold:g}" for old, new in pairwise(limits)
+    ]
+    return f"CASE {' '.join(cases)} ELSE {limits[-1].threshold:g} END"
+
+
+# The PM2.5 24-h limit in force on each day, by edition and phase.
+PM25_LIMIT = limit_sql("pm25", "24h")
 DAILY_PM25 = f"""
 SELECT $__timeGroupAlias(r.bucket, 1d), d.name_zh AS metric,
        sum(r.pm25_ugm3_avg * r.pm25_ugm3_n) / nullif(sum(r.pm25_ugm3_n), 0) AS value
@@ -40,7 +54,7 @@ SELECT $__timeGroupAlias(r.bucket, 1d), d.name_zh AS metric,
  WHERE {STATIONS} AND $__timeFilter(r.bucket)
  GROUP BY 1, 2
 UNION ALL
-SELECT $__timeGroupAlias(r.bucket, 1d), '限值 Limit (GB 3095 Grade II)' AS metric,
+SELECT $__timeGroupAlias(r.bucket, 1d), '限值 Limit (GB 3095 Grade {GRADE})' AS metric,
        min({PM25_LIMIT.format(day="(r.bucket AT TIME ZONE 'Asia/Shanghai')::date")})
   FROM air_reading_daily r
  WHERE $__timeFilter(r.bucket)
@@ -106,8 +120,8 @@ def build() -> dash_m.Dashboard:
             "空气质量",
             "Air quality",
             "Hourly pollutants per station, the hourly AQI (HJ 633, edition by date) in its"
-            " level colours, PM2.5 24-h means against the GB 3095 Grade II limit in force,"
-            " and exceedance days per month.",
+            " level colours, PM2.5 24-h means against the GB 3095 Grade"
+            f" {GRADE} limit in force, and exceedance days per month.",
         )
         .with_variable(area_variable())
         .with_variable(registry_variable("监测站 Station", "feed = 'air'"))
@@ -130,7 +144,7 @@ def build() -> dash_m.Dashboard:
             timeseries(name, series_sql("air_reading", measure, devices=STATIONS), unit, span=8)
         )
     return (
-        board.with_row(dash_b.Row("达标 Compliance (GB 3095 Grade II)"))
+        board.with_row(dash_b.Row(f"达标 Compliance (GB 3095 Grade {GRADE})"))
         .with_panel(
             timeseries(
                 "PM2.5 日均值与限值 · PM2.5 24-h mean vs the limit in force",

@@ -6,6 +6,7 @@ from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.models import dashboard as dash_m
 
 from dashboards._panels import bars, new_dashboard, stat, table, thresholds, timeseries
+from ingest.feeds import FEED_NAMES
 
 UID = "liudong-alerts"
 FILTER = (
@@ -83,7 +84,7 @@ def build() -> dash_m.Dashboard:
             " and what each receiver was sent.",
         )
         .time("now-7d", "now")
-        .with_variable(_custom("feed", "类别 Feed", ("wastewater", "air", "water", "v2x")))
+        .with_variable(_custom("feed", "类别 Feed", FEED_NAMES))
         .with_variable(
             _custom("severity", "级别 Severity", ("critical", "major", "minor", "warning"))
         )

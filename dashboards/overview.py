@@ -16,7 +16,7 @@ from dashboards._panels import (
     table,
     thresholds,
 )
-from services.targets import (
+from services.standards.targets import (
     INTERSECTIONS_PLANNED,
     LEAKAGE_DEFAULT_PCT,
     RSU_ONLINE_PCT,
@@ -93,8 +93,9 @@ def build() -> dash_m.Dashboard:
             UID,
             "柳东新区智慧环保总览",
             "Liudong smart-environment overview",
-            "The district's 2025 targets (treatment rate ≥ 95 %, leakage ≤ its target,"
-            " RSUs online ≥ 98 % over 535 intersections), the stations' AQI now in the"
+            f"The district's 2025 targets (treatment rate ≥ {TREATMENT_RATE_PCT:g} %, leakage"
+            f" ≤ its target, RSUs online ≥ {RSU_ONLINE_PCT:g} % over {INTERSECTIONS_PLANNED}"
+            " intersections), the stations' AQI now in the"
             " HJ 633 colours, every device on the map and the open alerts.",
         )
         .with_variable(area_variable())
@@ -118,7 +119,7 @@ def build() -> dash_m.Dashboard:
         )
         .with_panel(
             stat(
-                "路口覆盖 · Intersections covered (of 535)",
+                f"路口覆盖 · Intersections covered (of {INTERSECTIONS_PLANNED})",
                 INTERSECTIONS,
                 "short",
                 colours=thresholds((None, "blue")),

@@ -23,6 +23,7 @@ from grafana_client.client import (
 
 from dashboards.build import FOLDER_TITLE, FOLDER_UID, rendered
 from dashboards.sql import DATASOURCE_TYPE, DATASOURCE_UID
+from ingest.secrets import mask_url, mask_urls
 
 log = logging.getLogger(__name__)
 # The datasource type id grafana-postgresql-datasource exists from Grafana 10.
@@ -46,7 +47,7 @@ def datasource_body(db_url: str, *, timescaledb: bool = False) -> dict[str, Any]
     """The PostgreSQL datasource, reaching the database at ``db_url``."""
     parts = urlsplit(db_url)
     if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
-        raise PushError(f"not a PostgreSQL URL: {parts.scheme}://{parts.hostname or ''}...")
+        raise PushError(f"not a PostgreSQL URL: {mask_url(db_url)}")
     database = parts.path.lstrip("/") or "postgres"
     body: dict[str, Any] = {
         "uid": DATASOURCE_UID,
@@ -71,7 +72,8 @@ def push(
     url: str, token: str, *, datasource: dict[str, Any] | None = None, timeout: float = 10.0
 ) -> PushReport:
     api = GrafanaApi.from_url(url, credential=token, timeout=timeout)
-    report = PushReport(version=_version(api, url))
+    where = mask_url(url)  # for messages: a URL may carry user:password
+    report = PushReport(version=_version(api, where))
     try:
         report.folder = _upsert_folder(api)
         if datasource is not None:
@@ -89,18 +91,18 @@ def push(
             report.dashboards[board["uid"]] = name
             log.info("pushed %s", board["uid"])
     except GrafanaUnauthorizedError as e:
-        raise PushError(f"Grafana at {url} refused the token (401): {_detail(e)}") from e
+        raise PushError(f"Grafana at {where} refused the token (401): {_detail(e)}") from e
     except GrafanaClientError as e:
         if e.status_code == 403:
             raise PushError(
-                f"the token may not write to Grafana at {url} (403): it needs the Editor"
+                f"the token may not write to Grafana at {where} (403): it needs the Editor"
                 f" role (folders, dashboards) and Admin for the datasource: {_detail(e)}"
             ) from e
         raise PushError(
-            f"Grafana at {url} refused a request ({e.status_code}): {_detail(e)}"
+            f"Grafana at {where} refused a request ({e.status_code}): {_detail(e)}"
         ) from e
     except (GrafanaException, niquests.exceptions.RequestException) as e:
-        raise PushError(f"Grafana at {url} failed: {e}") from e
+        raise PushError(f"Grafana at {where} failed: {mask_urls(str(e))}") from e
     return report
 
 
@@ -108,20 +110,22 @@ def _detail(e: GrafanaException) -> str:
     return str(getattr(e, "message", "") or e)
 
 
-def _version(api: GrafanaApi, url: str) -> str:
+def _version(api: GrafanaApi, where: str) -> str:
     try:
         info = api.health.check()
     except GrafanaUnauthorizedError as e:
-        raise PushError(f"Grafana at {url} refused the token (401): {_detail(e)}") from e
+        raise PushError(f"Grafana at {where} refused the token (401): {_detail(e)}") from e
     except (GrafanaException, niquests.exceptions.RequestException) as e:
-        raise PushError(f"cannot reach Grafana at {url}: {e}") from e
+        raise PushError(f"cannot reach Grafana at {where}: {mask_urls(str(e))}") from e
     version = str(info.get("version", "")) if isinstance(info, dict) else ""
     try:
         major = int(version.split(".")[0])
     except ValueError:
-        raise PushError(f"{url} did not answer as Grafana (/api/health: {info!r})") from None
+        raise PushError(f"{where} did not answer as Grafana (/api/health: {info!r})") from None
     if major < MIN_MAJOR:
-        raise PushError(f"Grafana {version} at {url} is too old: {MIN_MAJOR}.0 or later is needed")
+        raise PushError(
+            f"Grafana {version} at {where} is too old: {MIN_MAJOR}.0 or later is needed"
+        )
     return version
 
 

@@ -15,7 +15,7 @@ from dashboards._panels import (
     table,
     timeseries,
 )
-from services.targets import RSU_ONLINE_PCT
+from services.standards.targets import RSU_ONLINE_PCT
 
 UID = "liudong-v2x"
 # The variable holds intersections; an alert link may carry one RSU instead. From the
@@ -92,7 +92,8 @@ def build() -> dash_m.Dashboard:
             UID,
             "车联网路侧单元",
             "C-V2X roadside units",
-            "RSU online state per intersection, the district online rate against 98 %,"
+            f"RSU online state per intersection, the district online rate against"
+            f" {RSU_ONLINE_PCT:g} %,"
             " heartbeat gaps, PC5 message counters and the road events the RSUs broadcast.",
         )
         .with_variable(area_variable())

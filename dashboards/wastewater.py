@@ -1,4 +1,4 @@
-"""Wastewater: plant flows, the treatment rate against 95 %, effluent against GB 18918 1A."""
+"""Wastewater: plant flows, the treatment rate against its target, effluent against GB 18918."""
 
 from __future__ import annotations
 
@@ -17,18 +17,25 @@ from dashboards._panels import (
     timeseries,
 )
 from dashboards.sql import series_sql
-from services.targets import TREATMENT_RATE_PCT
+from services.standards import gb18918
+from services.standards.targets import TREATMENT_RATE_PCT
 
 UID = "liudong-wastewater"
 PLANTS = "d.device_id IN ($device)"
-# GB 18918-2002 class 1A daily maxima (mg/L); NH3-N is 8 when the water is at or below 12 °C.
-EFFLUENT_1A = (
-    ("effluent_cod_mgl", "出水 COD · Effluent COD", 50.0),
-    ("effluent_nh3n_mgl", "出水氨氮 · Effluent NH3-N (1A: 5, ≤ 12 °C: 8)", 5.0),
-    ("effluent_tn_mgl", "出水总氮 · Effluent TN", 15.0),
-    ("effluent_tp_mgl", "出水总磷 · Effluent TP", 0.5),
-    ("effluent_ss_mgl", "出水悬浮物 · Effluent SS", 10.0),
+CLASS = gb18918.DISTRICT_CLASS
+_NH3N = (
+    f"{CLASS}: {gb18918.maximum('nh3n'):g},"
+    f" ≤ {gb18918.COLD_WATER_C:g} °C: {gb18918.COLD_MAXIMA['nh3n', CLASS]:g}"
 )
+# Effluent measures against their GB 18918 daily maxima (mg/L) for the plants' class.
+EFFLUENT = (
+    ("effluent_cod_mgl", "出水 COD · Effluent COD", gb18918.maximum("cod")),
+    ("effluent_nh3n_mgl", f"出水氨氮 · Effluent NH3-N ({_NH3N})", gb18918.maximum("nh3n")),
+    ("effluent_tn_mgl", "出水总氮 · Effluent TN", gb18918.maximum("tn")),
+    ("effluent_tp_mgl", "出水总磷 · Effluent TP", gb18918.maximum("tp")),
+    ("effluent_ss_mgl", "出水悬浮物 · Effluent SS", gb18918.maximum("ss")),
+)
+PH_LOW, PH_HIGH = gb18918.PH_RANGE
 TREATMENT_BY_DAY = f"""
 SELECT $__timeGroupAlias(k.bucket, 1d), d.name_zh AS metric,
        100 * sum(k.treated_m3) / nullif(sum(k.treated_m3) + sum(k.bypass_m3), 0) AS value
@@ -72,7 +79,8 @@ def build() -> dash_m.Dashboard:
             "污水处理",
             "Wastewater",
             "Plant flows, the treatment rate (proxy: treated ÷ (treated + bypass)) against the"
-            " 2025 target of 95 %, and effluent quality against GB 18918-2002 class 1A.",
+            f" 2025 target of {TREATMENT_RATE_PCT:g} %, and effluent quality against"
+            f" {gb18918.EDITION} class {gb18918.DISTRICT_CLASS}.",
         )
         .with_variable(area_variable())
         .with_variable(
@@ -97,7 +105,7 @@ def build() -> dash_m.Dashboard:
             )
         )
     board = (
-        board.with_row(dash_b.Row("处理率 Treatment rate (target ≥ 95 %)"))
+        board.with_row(dash_b.Row(f"处理率 Treatment rate (target ≥ {TREATMENT_RATE_PCT:g} %)"))
         .with_panel(
             timeseries(
                 "日处理率 · Daily treatment rate",
@@ -110,9 +118,9 @@ def build() -> dash_m.Dashboard:
             )
         )
         .with_panel(table("月处理率 · Monthly treatment rate", TREATMENT_BY_MONTH, span=10))
-        .with_row(dash_b.Row("出水水质 Effluent quality (GB 18918-2002 1A)"))
+        .with_row(dash_b.Row(f"出水水质 Effluent quality ({gb18918.EDITION} {CLASS})"))
     )
-    for measure, title, limit in EFFLUENT_1A:
+    for measure, title, limit in EFFLUENT:
         board = board.with_panel(
             timeseries(
                 title,
@@ -124,11 +132,11 @@ def build() -> dash_m.Dashboard:
         )
     board = board.with_panel(
         timeseries(
-            "出水 pH · Effluent pH (6–9)",
+            f"出水 pH · Effluent pH ({PH_LOW:g}–{PH_HIGH:g})",
             series_sql("wastewater_reading", "effluent_ph", devices=PLANTS),
             "none",
             span=8,
-            limit=thresholds((None, "red"), (6, "green"), (9, "red")),
+            limit=thresholds((None, "red"), (PH_LOW, "green"), (PH_HIGH, "red")),
         )
     )
     return (

@@ -16,7 +16,7 @@ from dashboards._panels import (
     timeseries,
 )
 from dashboards.sql import series_sql
-from services.targets import LEAKAGE_DEFAULT_PCT
+from services.standards.targets import LEAKAGE_DEFAULT_PCT
 
 UID = "liudong-water"
 # Inlet meters and pressure points belong to the chosen DMAs.
@@ -92,7 +92,8 @@ def build() -> dash_m.Dashboard:
             "供水管网",
             "Water network",
             "DMA inflow with its minimum night flow, the CJJ 92-2016 comprehensive leakage"
-            " rate per DMA against its target (default 9 %), acoustic loggers and pressure.",
+            f" rate per DMA against its target (default {LEAKAGE_DEFAULT_PCT:g} %), acoustic"
+            " loggers and pressure.",
         )
         .with_variable(area_variable())
         .with_variable(registry_variable("计量分区 DMA", "device_type = 'dma'"))

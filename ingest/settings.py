@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.secrets import mask_url
+
 log = logging.getLogger(__name__)
 
 
@@ -46,7 +48,9 @@ class MqttSettings(BaseModel):
             return v
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"ENVMON_MQTT_URL must look like mqtt://host:1883, got {v!r}")
+            raise ValueError(
+                f"ENVMON_MQTT_URL must look like mqtt://host:1883, got {mask_url(v)!r}"
+            )
         return v
 
     @field_validator("protocol")
@@ -155,18 +159,13 @@ class Settings(BaseSettings):
     def describe(self) -> dict[str, Any]:
         """The resolved configuration with secrets masked, for the start-up log."""
         data = self.model_dump(mode="json", exclude={"database_url", "mqtt_url"})
-        if self.mqtt.url and self.mqtt.credentials():
-            data["mqtt"]["url"] = _mask_url(self.mqtt.url)
+        if self.mqtt.url:
+            data["mqtt"]["url"] = mask_url(self.mqtt.url)
         if self.database.url is not None:
-            data["database"]["url"] = _mask_url(self.database.url.get_secret_value())
+            data["database"]["url"] = mask_url(self.database.url.get_secret_value())
+        if self.grafana.url:
+            data["grafana"]["url"] = mask_url(self.grafana.url)
         return data
-
-
-def _mask_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
 
 
 def load_settings() -> Settings:

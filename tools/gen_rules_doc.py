@@ -17,6 +17,7 @@ from ingest.registry import load_registry
 from services.notify.routing import default_routing
 from services.rules import default_pack, load_rules
 from services.rules.model import Condition, RuleBase
+from services.standards.targets import LEAKAGE_DEFAULT_PCT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import readme_section  # the tools directory is not a package
@@ -82,7 +83,7 @@ def _condition(rule: RuleBase) -> str:
         return f"{reasons} refusals {refusals.op} {_fmt(refusals.threshold)}"
     cond: Condition | None = getattr(rule, "condition", None)
     if cond is None:  # leakage: the DMA's own target
-        return "R_WL > the DMA's target (default 9 %)"
+        return f"R_WL > the DMA's target (default {_fmt(LEAKAGE_DEFAULT_PCT)} %)"
     if cond.op == "outside":
         assert cond.low is not None
         assert cond.high is not None

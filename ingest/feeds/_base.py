@@ -16,6 +16,9 @@ SCHEMA_VERSION = 1
 # The district's local time: calendar days (billing, daily rollups) are days here.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ENVELOPE_FIELDS = ("v", "ts", "seq")
+# The feeds, in the order lists, filters and dropdowns show them; each has a module in this
+# package, registered in ``ingest.feeds.FEEDS`` (which checks the two agree).
+FeedName = Literal["wastewater", "air", "water", "v2x"]
 
 
 class Payload(BaseModel):
@@ -88,7 +91,7 @@ class Aggregates:
 class Kind:
     """One message kind of a feed: topic segment, payload model, table, device types."""
 
-    feed: str
+    feed: FeedName
     name: str
     model: type[Payload]
     table: str
@@ -120,7 +123,7 @@ class Kind:
 
 @dataclass(frozen=True)
 class Feed:
-    name: str
+    name: FeedName
     kinds: tuple[Kind, ...]
 
     def kind(self, name: str) -> Kind | None:

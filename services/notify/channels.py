@@ -2,7 +2,7 @@
 
 A sender delivers one notice once; retrying is the dispatcher's business, told by
 ``DeliveryError.retryable``. Robot keys, tokens, secrets and passwords never appear in an
-error or a log line: URLs are shown without their query string.
+error or a log line: URLs are shown with user info, query values and fragment masked.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from ingest.secrets import mask_url, mask_urls
 from services.notify import render
 from services.notify.notice import Notice
 
@@ -180,18 +181,7 @@ def describe(config: ChannelConfig) -> str:
     """The channel as shown in errors and logs, without credentials."""
     if isinstance(config, EmailChannel):
         return f"email {config.host}:{config.port}"
-    return f"{config.type} {mask_url(str(config.url))}"
-
-
-def mask_url(url: str) -> str:
-    """The URL without user info, query and fragment (where robot keys and tokens live)."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    query = "?…" if parts.query else ""
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")) + query
+    return f"{config.type} {mask_url(str(config.url), strict=True)}"
 
 
 class _HttpSender:
@@ -462,10 +452,8 @@ def _smtp_text(error: bytes | str) -> str:
 
 
 def _scrub(text: str) -> str:
-    """Drop query strings (robot keys) from text a server sent back."""
-    return " ".join(
-        w.split("?", 1)[0] + "?…" if "://" in w and "?" in w else w for w in text.split()
-    )
+    """Text a server sent back, on one line, its URLs (robot keys) masked."""
+    return mask_urls(" ".join(text.split()), strict=True)
 
 
 class _MaskUrlQuery(logging.Filter):
@@ -474,7 +462,8 @@ class _MaskUrlQuery(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                mask_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+                mask_url(str(a), strict=True) if isinstance(a, httpx.URL) else a
+                for a in record.args
             )
         return True
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ingest.feeds import FeedName
+from services.rules.refs import resolve
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -141,6 +144,14 @@ class Condition(_Model):
     limits: tuple[Limit, ...] = ()  # date-dependent thresholds, newest first
     when: tuple[When, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_standards(cls, data: Any) -> Any:
+        """``limits: {table: ...}``: the numbers of a services.standards entry (refs.py)."""
+        if isinstance(data, dict) and isinstance(data.get("limits"), dict):
+            return resolve(data)
+        return data
+
     @model_validator(mode="after")
     def _complete(self) -> Condition:
         if self.op == "outside":
@@ -175,7 +186,7 @@ class Hold(_Model):
 class RuleBase(_Model):
     id: str = Field(pattern=RULE_ID)
     title: Text
-    feed: Literal["wastewater", "air", "water", "v2x"]
+    feed: FeedName
     message: str | None = Field(default=None, description="message kind; default per rule kind")
     devices: Selector = Selector()
     severity: Severity

@@ -19,11 +19,11 @@ from ingest.storage.rollups import refresh_pending
 from services.alerts import store
 from services.notify.routing import default_routing
 from services.rules import default_pack, load_rules
-from services.rules.aqi import hourly_aqi
 from services.rules.evaluators import Observation, Subject
 from services.rules.evaluators.air import hourly_means, store_aqi
 from services.rules.state import Verdict
 from services.rules.windows import Span
+from services.standards.hj633 import hourly_aqi
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database, fresh_database
 

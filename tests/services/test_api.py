@@ -20,10 +20,10 @@ from services.alerts import store
 from services.api import create_app, create_key
 from services.notify.routing import default_routing
 from services.rules import default_pack, load_rules
-from services.rules.aqi import hourly_aqi
 from services.rules.evaluators import Observation, Subject
 from services.rules.evaluators.air import store_aqi
 from services.rules.state import Verdict
+from services.standards.hj633 import hourly_aqi
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database
 

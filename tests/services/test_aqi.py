@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.feeds import LOCAL_TZ
-from services.rules.aqi import (
+from services.standards.hj633 import (
     BREAKPOINTS,
     EDITIONS,
     NEW_EDITION_FROM,

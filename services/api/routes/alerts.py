@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from ingest.feeds import FeedName
 from services.alerts import AlertError, acknowledge, resolve
 from services.api.auth import Principal, audit, require
 from services.api.deps import DbConn, Paging
@@ -83,7 +84,7 @@ def list_alerts(
     conn: DbConn,
     paging: Paging,
     state: State | None = None,
-    feed: Literal["wastewater", "air", "water", "v2x"] | None = None,
+    feed: FeedName | None = None,
     severity: Severity | None = None,
     area: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     rule: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,

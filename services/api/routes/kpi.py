@@ -13,10 +13,10 @@ from ingest.feeds import LOCAL_TZ
 from services.api.auth import require
 from services.api.deps import DbConn
 from services.api.problems import RESPONSES, ApiError
-from services.rules.aqi import daily_aqi
 from services.rules.evaluators.air import POLLUTANTS as POLLUTANT_COLUMNS
 from services.rules.evaluators.v2x import online_rsus
-from services.targets import INTERSECTIONS_PLANNED, TREATMENT_RATE_PCT
+from services.standards.hj633 import daily_aqi
+from services.standards.targets import INTERSECTIONS_PLANNED, TREATMENT_RATE_PCT
 
 router = APIRouter(
     prefix="/api/v1/kpi", tags=["KPIs"], responses=RESPONSES,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from psycopg import sql
 from pydantic import BaseModel, Field
 
-from ingest.feeds import FEEDS
+from ingest.feeds import FEEDS, FeedName
 from ingest.registry.model import LAT_RANGE, LON_RANGE
 from services.api.auth import Principal, audit, require
 from services.api.deps import DbConn, Paging
@@ -18,14 +18,13 @@ from services.api.problems import RESPONSES, ApiError
 from services.api.readings import reading
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=RESPONSES)
-Feed = Literal["wastewater", "air", "water", "v2x"]
 Status = Literal["reporting", "silent", "never", "retired"]
 SILENT_AFTER_S = 900  # no data for 15 minutes: silent
 
 
 class Device(BaseModel):
     device_id: str
-    feed: Feed
+    feed: FeedName
     device_type: str
     name_zh: str
     name_en: str
@@ -82,7 +81,7 @@ def list_devices(
     *,
     conn: DbConn,
     paging: Paging,
-    feed: Feed | None = None,
+    feed: FeedName | None = None,
     area: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")] = None,
     device_type: Annotated[str | None, Query(alias="type", pattern=r"^[a-z_]{1,64}$")] = None,
     status: Status | None = None,
@@ -143,7 +142,7 @@ Lon = Annotated[float, Field(ge=LON_RANGE[0], le=LON_RANGE[1])]
 
 class NewDevice(BaseModel):
     device_id: str = Field(pattern=ID)
-    feed: Feed
+    feed: FeedName
     device_type: str = Field(pattern=r"^[a-z_]{1,64}$")
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)

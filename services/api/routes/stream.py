@@ -11,13 +11,13 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from psycopg_pool import ConnectionPool
 
-from ingest.feeds import FEEDS
+from ingest.feeds import FEEDS, FeedName
 from services.api.auth import require
 from services.api.problems import RESPONSES
 from services.api.readings import reading
@@ -95,7 +95,7 @@ def stream_alerts(
 @router.get("/readings", response_class=StreamingResponse, responses=SSE)
 def stream_readings(
     request: Request,
-    feed: Literal["wastewater", "air", "water", "v2x"],
+    feed: FeedName,
     max_events: MaxEvents = None,
     seconds: Seconds = 3600,
 ) -> StreamingResponse:

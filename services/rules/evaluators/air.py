@@ -9,10 +9,10 @@ from typing import Any
 
 from psycopg import sql
 
-from services.rules.aqi import hourly_aqi
 from services.rules.evaluators._base import Conn, Evaluator, Observation, Subject
 from services.rules.model import AqiRule, Hour
 from services.rules.windows import Span, spans
+from services.standards.hj633 import hourly_aqi
 
 # pollutant → column of air_reading
 POLLUTANTS = {
