@@ -33,9 +33,9 @@ from ingest.feeds import KINDS
 from ingest.registry import load_registry
 from ingest.storage.migrate import connect, migrate
 from ingest.storage.rollups import ROLLUPS, record_pending, refresh_pending
-from services.rules.aqi import hourly_aqi
 from services.rules.evaluators.air import hourly_means, store_aqi
 from services.rules.windows import Span
+from services.standards.hj633 import hourly_aqi
 from services.storage import MIGRATIONS as SERVICE_MIGRATIONS
 from simulators import DistrictSimulator
 

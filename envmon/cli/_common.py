@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import signal
 import sys
 import threading
@@ -61,10 +60,6 @@ def share(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
-
-
-def masked(url: str) -> str:
-    return re.sub(r":[^:@/]+@", ":***@", url)
 
 
 def scenario(text: str) -> str:

@@ -11,12 +11,12 @@ from pathlib import Path
 from envmon.cli._common import (
     Subparsers,
     add_run_options,
-    masked,
     positive,
     run_options,
     stop_on_signals,
 )
 from ingest.mqtt import BrokerUnavailableError
+from ingest.secrets import mask_url
 from ingest.settings import ConfigError, Settings
 
 DATA_DIR = Path(".envmon")
@@ -47,18 +47,19 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     with servers(settings, args.data_dir) as runtime:
         kind = "embedded" if settings.database.url is None else "configured"
-        print(f"database ({kind}, {runtime.flavour}): {masked(runtime.db_url)}")
+        print(f"database ({kind}, {runtime.flavour}): {mask_url(runtime.db_url)}")
         print(f"  tables in schema {settings.database.schema_name!r}, e.g.")
         print(
-            f"  psql '{masked(runtime.db_url)}' -c 'SET search_path TO"
+            f"  psql '{mask_url(runtime.db_url)}' -c 'SET search_path TO"
             f" {settings.database.schema_name}' -c 'SELECT * FROM air_reading_hourly LIMIT 5'"
         )
-        print(f"broker: {runtime.settings.mqtt.url}  (topics liudong/<feed>/<device>/<kind>)")
+        broker = mask_url(runtime.settings.mqtt.url or "")
+        print(f"broker: {broker}  (topics liudong/<feed>/<device>/<kind>)")
         _, address = serve_in_thread(runtime.settings, runtime.db_url, runtime.registry)
         print(f"HTTP API: {address}/docs  (keys: envmon api key --name NAME --role viewer)")
         print(
             "rules: the default pack, evaluated every second; open alerts:"
-            f" ENVMON_DATABASE_URL='{masked(runtime.db_url)}' envmon alerts list"
+            f" ENVMON_DATABASE_URL='{mask_url(runtime.db_url)}' envmon alerts list"
         )
         print("simulating the whole district; Ctrl-C to stop")
         progress = ProgressLine(sys.stdout)

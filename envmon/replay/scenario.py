@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from ingest.feeds import FEEDS
+from ingest.feeds import FEED_NAMES, FeedName
 from ingest.registry import Registry
 from services.rules.model import Duration
 
@@ -70,7 +70,7 @@ class ScenarioFile(_Model):
     start: AwareDatetime
     duration: Duration
     step: Duration = timedelta(minutes=1)
-    feeds: tuple[str, ...] = tuple(FEEDS)
+    feeds: tuple[FeedName, ...] = FEED_NAMES
     devices: tuple[str, ...] = Field(
         default=(), description="registry subset: plant, station, DMA or intersection ids"
     )

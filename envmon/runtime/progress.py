@@ -6,9 +6,8 @@ import time
 from typing import TextIO
 
 from ingest.collector.stats import StatsSnapshot
+from ingest.feeds import FEED_NAMES
 from simulators.publish import DriveStats
-
-FEEDS = ("wastewater", "air", "water", "v2x")
 
 
 class ProgressLine:
@@ -24,7 +23,7 @@ class ProgressLine:
         if now - self._last < self._interval:
             return
         self._last = now
-        stored = " ".join(f"{f} {snap.stored.get(f, 0):,}" for f in FEEDS)
+        stored = " ".join(f"{f} {snap.stored.get(f, 0):,}" for f in FEED_NAMES)
         line = (
             f"[{now - drove.started:6.0f} s] published {drove.valid.total():,}"
             f" | stored {stored} | dead letters {snap.total('dead_lettered'):,}"
