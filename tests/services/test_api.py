@@ -16,14 +16,12 @@ from ingest.feeds import LOCAL_TZ
 from ingest.registry import load_registry, sync_registry
 from ingest.settings import Settings
 from ingest.storage.rollups import refresh_pending
-from services.alerts import store
 from services.api import create_app, create_key
 from services.notify.routing import default_routing
-from services.rules import default_pack, load_rules
+from services.rules import alerting, default_pack, load_rules
 from services.rules.aqi import hourly_aqi
-from services.rules.evaluators import Observation, Subject
 from services.rules.evaluators.air import store_aqi
-from services.rules.state import Verdict
+from services.rules.types import Observation, Subject, Verdict
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database
 
@@ -61,8 +59,8 @@ def _fire(database: Database) -> int:
         "air-guantang", Verdict(T0, T1, True, False, 12.0), {"value": 12.0, "limit": "> 10 min"}
     )
     with database.connect() as conn:
-        return store.open_alert(
-            conn, store.Context(rule, subject, default_routing()), obs, T0, "firing"
+        return alerting.open_alert(
+            conn, alerting.Context(rule, subject, default_routing()), obs, T0, "firing"
         )
 
 

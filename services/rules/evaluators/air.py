@@ -10,8 +10,9 @@ from typing import Any
 from psycopg import sql
 
 from services.rules.aqi import hourly_aqi
-from services.rules.evaluators._base import Conn, Evaluator, Observation, Subject
+from services.rules.evaluators._base import Conn, Evaluator
 from services.rules.model import AqiRule, Hour
+from services.rules.types import Observation, Subject
 from services.rules.windows import Span, spans
 
 # pollutant → column of air_reading

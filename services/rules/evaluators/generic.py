@@ -15,8 +15,6 @@ from services.rules.evaluators._base import (
     Conn,
     Evaluator,
     InstantEvaluator,
-    Observation,
-    Subject,
     aggregate_rows,
     readings_after,
     selected,
@@ -30,6 +28,7 @@ from services.rules.model import (
     WindowRule,
 )
 from services.rules.state import Verdict
+from services.rules.types import Observation, Subject
 from services.rules.windows import HOUR, Span
 
 _SIMPLE = {"mean": "avg", "max": "max", "min": "min", "sum": "sum"}

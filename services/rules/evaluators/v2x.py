@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ingest.registry.model import Registry
-from services.rules.evaluators._base import Conn, Evaluator, Observation, Subject, selected
+from services.rules.evaluators._base import Conn, Evaluator, selected
 from services.rules.model import OnlineRule
+from services.rules.types import Observation, Subject
 from services.rules.windows import Span
 
 

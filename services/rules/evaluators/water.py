@@ -9,16 +9,10 @@ from typing import Any, TypeVar
 
 from ingest.registry.model import Registry
 from services.rules.conditions import judge
-from services.rules.evaluators._base import (
-    Conn,
-    Evaluator,
-    InstantEvaluator,
-    Observation,
-    Subject,
-    readings_after,
-)
+from services.rules.evaluators._base import Conn, Evaluator, InstantEvaluator, readings_after
 from services.rules.model import BurstRule, Condition, LeakageRule, LeakFlagRule, NightFlowRule
 from services.rules.state import Verdict
+from services.rules.types import Observation, Subject
 from services.rules.windows import DAY, Span
 
 D = TypeVar("D", NightFlowRule, LeakageRule, BurstRule)
