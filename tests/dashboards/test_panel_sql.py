@@ -19,9 +19,8 @@ from ingest.storage.rollups import refresh_pending
 from services.notify.routing import default_routing
 from services.rules import alerting, default_pack, load_rules
 from services.rules.aqi import hourly_aqi
-from services.rules.evaluators.air import hourly_means, store_aqi
 from services.rules.types import Observation, Subject, Verdict
-from services.rules.windows import Span
+from services.statistics.air import hourly_means, store_aqi
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database, fresh_database
 
@@ -86,9 +85,8 @@ def filled(postgres_url: str) -> Iterator[Database]:
             refresh_pending(conn)
             hour = START.replace(minute=0)
             while hour < END:
-                span = Span(hour, hour + timedelta(hours=1))
                 for device, conc in hourly_means(
-                    conn, "air_reading", ["air-guantang", "air-hualing"], span, 45
+                    conn, ["air-guantang", "air-hualing"], hour, 45
                 ).items():
                     result = hourly_aqi(conc, hour)
                     if result is not None and result.aqi is not None:
