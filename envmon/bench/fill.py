@@ -33,9 +33,8 @@ from ingest.feeds import KINDS
 from ingest.registry import load_registry
 from ingest.storage.migrate import connect, migrate
 from ingest.storage.rollups import ROLLUPS, record_pending, refresh_pending
-from services.rules.evaluators.air import hourly_means, store_aqi
-from services.rules.windows import Span
 from services.standards.hj633 import hourly_aqi
+from services.statistics.air import HOUR_SAMPLES, hourly_means, store_aqi
 from services.storage import MIGRATIONS as SERVICE_MIGRATIONS
 from simulators import DistrictSimulator
 
@@ -44,7 +43,6 @@ HOUR = timedelta(hours=1)
 BASE = timedelta(minutes=10)  # the RSU stretch simulated, then repeated
 REPEAT_CHUNK = 36  # repeats per statement: six hours of RSU rows
 ROLLUP_DAYS = 90
-AIR_HOUR_SAMPLES = 45
 SIMULATED_FEEDS = ("wastewater", "air", "water")
 REPEATED_TABLES = ("rsu_heartbeat", "rsu_counters")
 
@@ -246,10 +244,7 @@ def _store_aqi(conn: psycopg.Connection[TupleRow], start: datetime, end: datetim
     stations = [d.device_id for d in load_registry().devices() if d.feed == "air"]
     hour = start
     while hour < end:
-        span = Span(hour, hour + HOUR)
-        for device, conc in hourly_means(
-            conn, "air_reading", stations, span, AIR_HOUR_SAMPLES
-        ).items():
+        for device, conc in hourly_means(conn, stations, hour, HOUR_SAMPLES).items():
             result = hourly_aqi(conc, hour) if any(v is not None for v in conc.values()) else None
             if result is not None and result.aqi is not None:
                 store_aqi(conn, device, hour, result, conc)

@@ -14,9 +14,10 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ingest.registry.model import Registry
-from services.rules.evaluators import Observation, evaluator_for
+from services.rules.evaluators import evaluator_for
 from services.rules.model import RuleBase
 from services.rules.state import SubjectState, step
+from services.rules.types import Observation
 
 MAX_WINDOWS = 50_000
 

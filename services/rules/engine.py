@@ -21,13 +21,12 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ingest.registry.model import Registry
-from services.alerts import store
 from services.notify.routing import RoutingConfig
-from services.rules.evaluators import evaluator_for
-from services.rules.evaluators._base import Evaluator, Observation, Subject
-from services.rules.evaluators.generic import latest
+from services.rules import alerting
+from services.rules.evaluators import Evaluator, evaluator_for, latest
 from services.rules.model import RuleBase
 from services.rules.state import SubjectState, step
+from services.rules.types import Observation, Subject
 from services.rules.windows import Span
 
 log = logging.getLogger(__name__)
@@ -248,17 +247,17 @@ class RuleEngine:
             row.state = new
             return
         stats.transitions[change] = stats.transitions.get(change, 0) + 1
-        ctx = store.Context(rule, subject, self.routing)
+        ctx = alerting.Context(rule, subject, self.routing)
         since = new.breach_since or row.state.breach_since or obs.verdict.start
         if change in ("pending", "firing") and row.alert_id is None:
-            row.alert_id = store.open_alert(conn, ctx, obs, since, change)
+            row.alert_id = alerting.open_alert(conn, ctx, obs, since, change)
         elif change == "firing":
             assert row.alert_id is not None
-            store.fire(conn, ctx, row.alert_id, obs)
+            alerting.fire(conn, ctx, row.alert_id, obs)
         elif change == "update" and row.alert_id is not None:
-            store.update(conn, ctx, row.alert_id, obs)
+            alerting.update(conn, ctx, row.alert_id, obs)
         elif change in ("resolved", "discarded") and row.alert_id is not None:
-            store.close(conn, ctx, row.alert_id, obs, discarded=change == "discarded")
+            alerting.close(conn, ctx, row.alert_id, obs, discarded=change == "discarded")
             row.alert_id = None
         row.state = new
         log.log(

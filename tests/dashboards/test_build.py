@@ -107,10 +107,10 @@ def test_no_panel_query_concatenates_anything_but_grafana_variables() -> None:
 def test_a_notification_links_to_the_panel_for_the_subject_and_window() -> None:
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415
 
-    from services.alerts.store import Context, notice_facts  # noqa: PLC0415
+    from services.notify.enqueue import notice_facts  # noqa: PLC0415
     from services.notify.routing import RoutingConfig  # noqa: PLC0415
-    from services.rules.evaluators import Observation, Subject  # noqa: PLC0415
-    from services.rules.state import Verdict  # noqa: PLC0415
+    from services.rules.alerting import Context, facts  # noqa: PLC0415
+    from services.rules.types import Observation, Subject, Verdict  # noqa: PLC0415
 
     rule = next(r for r in load_rules(default_pack(), load_registry()) if r.id == "air-pm25-24h")
     start = datetime(2026, 11, 29, 16, tzinfo=UTC)
@@ -118,7 +118,7 @@ def test_a_notification_links_to_the_panel_for_the_subject_and_window() -> None:
     subject = Subject("air-guantang", "官塘站", "Guantang", "guantang", ("air-guantang",))
     obs = Observation("air-guantang", Verdict(start, end, True, False, 70.0), {"limit": "> 60"})
     routing = RoutingConfig(link_base="https://grafana.example")
-    link = notice_facts(Context(rule, subject, routing), obs, end)["link"]
+    link = notice_facts(facts(Context(rule, subject, routing), obs, end), routing.link_base)["link"]
     ms = int(start.timestamp() * 1000)
     day = 86_400_000
     assert link == (

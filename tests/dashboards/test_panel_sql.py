@@ -16,14 +16,11 @@ from dashboards.macros import expand
 from envmon.replay import StoredReplay, subset
 from ingest.registry import load_registry
 from ingest.storage.rollups import refresh_pending
-from services.alerts import store
 from services.notify.routing import default_routing
-from services.rules import default_pack, load_rules
-from services.rules.evaluators import Observation, Subject
-from services.rules.evaluators.air import hourly_means, store_aqi
-from services.rules.state import Verdict
-from services.rules.windows import Span
+from services.rules import alerting, default_pack, load_rules
+from services.rules.types import Observation, Subject, Verdict
 from services.standards.hj633 import hourly_aqi
+from services.statistics.air import hourly_means, store_aqi
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database, fresh_database
 
@@ -88,9 +85,8 @@ def filled(postgres_url: str) -> Iterator[Database]:
             refresh_pending(conn)
             hour = START.replace(minute=0)
             while hour < END:
-                span = Span(hour, hour + timedelta(hours=1))
                 for device, conc in hourly_means(
-                    conn, "air_reading", ["air-guantang", "air-hualing"], span, 45
+                    conn, ["air-guantang", "air-hualing"], hour, 45
                 ).items():
                     result = hourly_aqi(conc, hour)
                     if result is not None and result.aqi is not None:
@@ -103,8 +99,8 @@ def filled(postgres_url: str) -> Iterator[Database]:
             obs = Observation(
                 "air-guantang", Verdict(END - timedelta(hours=3), END, True, False, 120.0), {}
             )
-            store.open_alert(
-                conn, store.Context(rule, subject, default_routing()), obs, END, "firing"
+            alerting.open_alert(
+                conn, alerting.Context(rule, subject, default_routing()), obs, END, "firing"
             )
             conn.commit()
         yield db

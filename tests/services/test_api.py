@@ -16,14 +16,14 @@ from ingest.feeds import LOCAL_TZ
 from ingest.registry import load_registry, sync_registry
 from ingest.settings import Settings
 from ingest.storage.rollups import refresh_pending
-from services.alerts import store
 from services.api import create_app, create_key
 from services.notify.routing import default_routing
-from services.rules import default_pack, load_rules
-from services.rules.evaluators import Observation, Subject
-from services.rules.evaluators.air import store_aqi
-from services.rules.state import Verdict
+from services.rules import alerting, default_pack, load_rules
+from services.rules.evaluators import evaluator_for
+from services.rules.types import Observation, Subject, Verdict
+from services.rules.windows import Span
 from services.standards.hj633 import hourly_aqi
+from services.statistics.air import store_aqi
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database
 
@@ -61,8 +61,8 @@ def _fire(database: Database) -> int:
         "air-guantang", Verdict(T0, T1, True, False, 12.0), {"value": 12.0, "limit": "> 10 min"}
     )
     with database.connect() as conn:
-        return store.open_alert(
-            conn, store.Context(rule, subject, default_routing()), obs, T0, "firing"
+        return alerting.open_alert(
+            conn, alerting.Context(rule, subject, default_routing()), obs, T0, "firing"
         )
 
 
@@ -486,3 +486,38 @@ def test_daily_aqi_needs_twenty_valid_hours(client: TestClient, database: Databa
     assert hualing["edition"] == "HJ 633-2026"
     guantang = [r for r in rows if r["device_id"] == "air-guantang"]
     assert guantang == []  # no data that day
+
+
+def test_daily_aqi_figures_are_the_rule_evaluators_figures(
+    client: TestClient, database: Database
+) -> None:
+    """The KPI reads the hourly rollups, the rules raw rows: one definition, one figure."""
+    day = (T1.astimezone(LOCAL_TZ) - timedelta(days=2)).date()
+    start = datetime.combine(day, datetime.min.time(), LOCAL_TZ).astimezone(UTC)
+    end = start + timedelta(days=1)
+    registry = load_registry()
+    sim = DistrictSimulator(subset(registry, ["air-hualing"]), 0, (), 0.0)
+    replay = StoredReplay(database.url, database.schema, registry, sim)
+    replay.store(start - timedelta(hours=8), end)
+    replay.close()
+    with database.connect() as conn:
+        # 40 samples an hour around the afternoon O3 peak: three invalid hours, so the
+        # 8-hour means holding all three lack their sixth valid hour
+        conn.execute(
+            "UPDATE air_reading SET o3_ugm3 = NULL WHERE device_id = 'air-hualing'"
+            " AND ts >= %s AND ts < %s AND extract(minute FROM ts) >= 40",
+            (start + timedelta(hours=14), start + timedelta(hours=17)),
+        )
+        refresh_pending(conn)
+    rows = client.get(f"/api/v1/kpi/aqi-daily?date={day}", headers=auth("viewer")).json()
+    kpi = next(r for r in rows if r["device_id"] == "air-hualing")["concentrations"]
+    rules = {r.id: r for r in load_rules(default_pack(), registry)}
+    judged = {}
+    with database.connect() as conn:
+        for rule_id in ("air-o3-8h", "air-pm25-24h"):
+            ev = evaluator_for(rules[rule_id], registry)
+            [obs] = ev.evaluate(conn, Span(start, end), [ev.by_id["air-hualing"]], end)
+            judged[rule_id] = obs.verdict.value
+    assert judged["air-o3-8h"] is not None
+    assert kpi["o3_8h"] == pytest.approx(judged["air-o3-8h"], rel=1e-12)
+    assert kpi["pm25"] == pytest.approx(judged["air-pm25-24h"], rel=1e-12)

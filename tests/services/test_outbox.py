@@ -10,13 +10,11 @@ import psycopg
 import pytest
 
 from ingest.registry import load_registry
-from services.alerts import store
 from services.notify.outbox import Dispatcher
 from services.notify.routing import RoutingConfig
-from services.rules import default_pack, load_rules
-from services.rules.evaluators import Observation, Subject
+from services.rules import alerting, default_pack, load_rules
 from services.rules.model import RuleBase
-from services.rules.state import Verdict
+from services.rules.types import Observation, Subject, Verdict
 from tests.fixtures.receivers import HttpServer, Reply
 from tests.fixtures.servers import Database
 
@@ -52,9 +50,9 @@ def _fire(conn: psycopg.Connection[tuple[object, ...]], routing: RoutingConfig, 
         Verdict(T0, T0 + timedelta(minutes=1), True, False, 1.5),
         {"value": 1.5, "limit": "> 1 min"},
     )
-    ctx = store.Context(_rule("v2x-rsu-offline"), subject, routing)
+    ctx = alerting.Context(_rule("v2x-rsu-offline"), subject, routing)
     with conn.transaction():
-        return store.open_alert(conn, ctx, obs, T0, "firing")
+        return alerting.open_alert(conn, ctx, obs, T0, "firing")
 
 
 @pytest.fixture

@@ -6,17 +6,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from psycopg import sql
 from pydantic import BaseModel
 
 from ingest.feeds import LOCAL_TZ
 from services.api.auth import require
 from services.api.deps import DbConn
 from services.api.problems import RESPONSES, ApiError
-from services.rules.evaluators.air import POLLUTANTS as POLLUTANT_COLUMNS
-from services.rules.evaluators.v2x import online_rsus
 from services.standards.hj633 import daily_aqi
 from services.standards.targets import INTERSECTIONS_PLANNED, TREATMENT_RATE_PCT
+from services.statistics.air import daily_aqi_inputs
+from services.statistics.v2x import online_rsus
+from services.statistics.wastewater import plant_treatment, treatment_rate_pct
+from services.statistics.water import dma_balance
 
 router = APIRouter(
     prefix="/api/v1/kpi", tags=["KPIs"], responses=RESPONSES,
@@ -71,6 +72,7 @@ class StationDailyAqi(BaseModel):
     category_zh: str | None
     primary_pollutants: list[str]
     valid_hours: dict[str, int]
+    concentrations: dict[str, float | None]
     edition: str
 
 
@@ -123,29 +125,17 @@ def treatment_rate(conn: DbConn, period: Period = "day", day: DateParam = None) 
     rollups (the ``kpi_treatment_daily`` view the dashboards also read) — an engineering
     proxy of the official 污水处理率, target ≥ 95 %."""
     w = window(period, day)
-    rows = conn.execute(
-        "SELECT d.device_id, d.name_zh, coalesce(sum(k.treated_m3), 0),"
-        " coalesce(sum(k.bypass_m3), 0)"
-        " FROM device d LEFT JOIN kpi_treatment_daily k"
-        " ON k.device_id = d.device_id AND k.bucket >= %s AND k.bucket < %s"
-        " WHERE d.device_type = 'wwtp' AND d.retired_at IS NULL"
-        " GROUP BY d.device_id, d.name_zh ORDER BY d.device_id",
-        (w.start, w.end),
-    ).fetchall()
-    plants = []
-    for device_id, name, treated, bypass in rows:
-        total = float(treated) + float(bypass)
-        rate = 100.0 * float(treated) / total if total > 0 else None
-        plants.append(
-            PlantRate(
-                device_id=device_id, name_zh=name, treated_m3=float(treated),
-                bypass_m3=float(bypass), rate_pct=rate,
-                meets_target=_meets(rate, (rate or 0) >= TREATMENT_RATE_PCT),
-            )
-        )  # fmt: skip
-    treated = sum(p.treated_m3 for p in plants)
-    total = treated + sum(p.bypass_m3 for p in plants)
-    district = 100.0 * treated / total if total > 0 else None
+    plants = [
+        PlantRate(
+            device_id=p.device_id, name_zh=p.name_zh, treated_m3=p.treated_m3,
+            bypass_m3=p.bypass_m3, rate_pct=p.rate_pct,
+            meets_target=_meets(p.rate_pct, (p.rate_pct or 0) >= TREATMENT_RATE_PCT),
+        )
+        for p in plant_treatment(conn, w.start, w.end)
+    ]  # fmt: skip
+    district = treatment_rate_pct(
+        sum(p.treated_m3 for p in plants), sum(p.bypass_m3 for p in plants)
+    )
     return TreatmentRate(
         window=w, target_pct=TREATMENT_RATE_PCT, district_rate_pct=district,
         meets_target=_meets(district, (district or 0) >= TREATMENT_RATE_PCT), plants=plants,
@@ -176,27 +166,14 @@ def leakage(
     """CJJ 92-2016 comprehensive leakage rate per DMA: (supplied − billed) ÷ supplied, from
     the ``kpi_leakage_daily`` view the dashboards also read."""
     w = window(period, day)
-    rows = conn.execute(
-        "SELECT d.device_id, d.name_zh, m.leakage_target_pct,"
-        " coalesce(sum(k.supplied_m3), 0), coalesce(sum(k.billed_m3), 0),"
-        " coalesce(sum(k.bills), 0)::int"
-        " FROM device d JOIN dma m USING (device_id)"
-        " LEFT JOIN kpi_leakage_daily k"
-        " ON k.dma_id = d.device_id AND k.bucket >= %(a)s AND k.bucket < %(b)s"
-        " WHERE d.retired_at IS NULL"
-        " GROUP BY d.device_id, d.name_zh, m.leakage_target_pct ORDER BY d.device_id",
-        {"a": w.start, "b": w.end},
-    ).fetchall()
-    out = []
-    for device_id, name, target, supplied, billed, bills in rows:
-        s, b = float(supplied), float(billed)
-        rate = 100.0 * (s - b) / s if s > 0 and bills else None
-        out.append(
-            DmaLeakage(
-                device_id=device_id, name_zh=name, supplied_m3=s, billed_m3=b, bills=bills,
-                rate_pct=rate, target_pct=target, meets_target=_meets(rate, (rate or 0) <= target),
-            )
-        )  # fmt: skip
+    out = [
+        DmaLeakage(
+            device_id=d.device_id, name_zh=d.name_zh, supplied_m3=d.supplied_m3,
+            billed_m3=d.billed_m3, bills=d.bills, rate_pct=d.rate_pct, target_pct=d.target_pct,
+            meets_target=_meets(d.rate_pct, (d.rate_pct or 0) <= d.target_pct),
+        )
+        for d in dma_balance(conn, w.start, w.end)
+    ]  # fmt: skip
     return Leakage(window=w, dmas=out)
 
 
@@ -216,62 +193,21 @@ def rsu_online(request: Request, conn: DbConn) -> RsuOnline:
     )  # fmt: skip
 
 
-DAILY = ("so2", "no2", "co", "pm10", "pm25")
-MIN_HOURS = 20  # GB 3095 Table 4: a daily mean needs 20 hourly means
-
-
-def _o3_max_8h(hours: dict[datetime, float], start: datetime) -> float | None:
-    """Daily max of the 8-h sliding means (hours t-7..t, 6 valid needed; 14 of them)."""
-    means = []
-    for k in range(24):
-        t = start + timedelta(hours=k)
-        got = [hours[h] for j in range(8) if (h := t - timedelta(hours=j)) in hours]
-        if len(got) >= 6:
-            means.append(sum(got) / len(got))
-    return max(means) if len(means) >= 14 else None
-
-
 @router.get("/aqi-daily", response_model=list[StationDailyAqi])
 def aqi_daily(conn: DbConn, day: DateParam = None) -> list[StationDailyAqi]:
     """The daily AQI of each station for a local day (HJ 633 daily report), from the hourly
-    rollups: 24-h means of hours with 45 samples, needing 20 such hours per pollutant."""
+    rollups: 24-h means of hours with 45 samples, needing 20 such hours per pollutant, and
+    the O3 daily maximum 8-h mean; with the concentrations it was computed from."""
     w = window("day", day)
-    cols = {p: POLLUTANT_COLUMNS[p] for p in (*DAILY, "o3")}
-    select = sql.SQL(", ").join(
-        sql.SQL("CASE WHEN {n} >= 45 THEN {avg} END").format(
-            n=sql.Identifier(f"{c}_n"), avg=sql.Identifier(f"{c}_avg")
-        )
-        for c in cols.values()
-    )
-    rows = conn.execute(
-        sql.SQL(
-            "SELECT device_id, bucket, {} FROM air_reading_hourly"
-            " WHERE bucket >= %s AND bucket < %s ORDER BY device_id, bucket"
-        ).format(select),
-        (w.start - timedelta(hours=7), w.end),
-    ).fetchall()
-    by_station: dict[str, dict[str, dict[datetime, float]]] = {}
-    for device, hour, *values in rows:
-        station = by_station.setdefault(device, {p: {} for p in cols})
-        for p, v in zip(cols, values, strict=True):
-            if v is not None:
-                station[p][hour] = float(v)
     out = []
-    for device, series in sorted(by_station.items()):
-        conc: dict[str, float | None] = {}
-        valid: dict[str, int] = {}
-        for p in DAILY:
-            hours = [v for h, v in series[p].items() if h >= w.start]
-            valid[p] = len(hours)
-            conc[p] = sum(hours) / len(hours) if len(hours) >= MIN_HOURS else None
-        conc["o3_8h"] = _o3_max_8h(series["o3"], w.start)
-        result = daily_aqi(conc, w.start)
+    for device, inputs in daily_aqi_inputs(conn, w.start, w.end, source="rollup").items():
+        result = daily_aqi(inputs.concentrations, w.start)
         out.append(
             StationDailyAqi(
                 device_id=device, day=w.start.astimezone(LOCAL_TZ).date(), aqi=result.aqi,
                 level=result.level, category_zh=result.category_zh,
-                primary_pollutants=list(result.primary), valid_hours=valid,
-                edition=result.edition,
+                primary_pollutants=list(result.primary), valid_hours=inputs.valid_hours,
+                concentrations=inputs.concentrations, edition=result.edition,
             )
         )  # fmt: skip
     return out

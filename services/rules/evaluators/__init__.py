@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.registry.model import Registry
-from services.rules.evaluators._base import Evaluator, Observation, Subject
+from services.rules.evaluators._base import Evaluator
 from services.rules.evaluators.air import AqiEvaluator
 from services.rules.evaluators.generic import (
     DeadLetterEvaluator,
@@ -14,6 +14,7 @@ from services.rules.evaluators.generic import (
     StaleEvaluator,
     ThresholdEvaluator,
     WindowEvaluator,
+    latest,
 )
 from services.rules.evaluators.v2x import OnlineEvaluator
 from services.rules.evaluators.water import (
@@ -46,4 +47,4 @@ def evaluator_for(rule: RuleBase, registry: Registry) -> Evaluator[RuleBase]:
     return ev
 
 
-__all__ = ["EVALUATORS", "Evaluator", "Observation", "Subject", "evaluator_for"]
+__all__ = ["EVALUATORS", "Evaluator", "evaluator_for", "latest"]

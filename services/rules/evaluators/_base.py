@@ -1,10 +1,9 @@
-"""What every evaluator shares: subjects, observations, and row fetching."""
+"""What every evaluator shares: the base classes, subject selection and row fetching."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
@@ -18,30 +17,11 @@ from ingest.registry.model import Device, Registry
 from services.rules.conditions import judge
 from services.rules.model import RuleBase, WindowRule, message_of
 from services.rules.state import Verdict
+from services.rules.types import Observation, Subject
 from services.rules.windows import Span, length, local_time_in, spans
 
 Conn = psycopg.Connection[TupleRow]
 R = TypeVar("R", bound=RuleBase)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What an alert is about: one device, or a group (DMA, intersection, district)."""
-
-    id: str
-    name_zh: str
-    name_en: str
-    area: str | None
-    devices: tuple[str, ...]
-    params: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Observation:
-    subject: str
-    verdict: Verdict
-    evidence: dict[str, Any]
-    ready: bool = True  # False: the window is not complete yet; ask again later
 
 
 def selected(

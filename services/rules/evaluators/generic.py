@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from statistics import fmean
 from typing import Any
 
 from psycopg import sql
@@ -15,8 +14,6 @@ from services.rules.evaluators._base import (
     Conn,
     Evaluator,
     InstantEvaluator,
-    Observation,
-    Subject,
     aggregate_rows,
     readings_after,
     selected,
@@ -30,7 +27,9 @@ from services.rules.model import (
     WindowRule,
 )
 from services.rules.state import Verdict
-from services.rules.windows import HOUR, Span
+from services.rules.types import Observation, Subject
+from services.rules.windows import Span
+from services.statistics.hourly import max_8h_means, means_of_valid_hours
 
 _SIMPLE = {"mean": "avg", "max": "max", "min": "min", "sum": "sum"}
 
@@ -106,49 +105,25 @@ class WindowEvaluator(Evaluator[WindowRule]):
                     out[device] = (float((span.end - span.start) // period), {"samples": 0}, {})
         return out
 
-    def _hourly(
-        self, conn: Conn, devices: list[str], start: datetime, end: datetime
-    ) -> dict[str, dict[datetime, float]]:
-        """Valid hourly means (enough samples in the hour), by device and hour."""
-        rule = self.rule
-        query = sql.SQL(
-            "SELECT device_id, date_trunc('hour', ts) AS h, avg({x}) FROM {t}"
-            " WHERE device_id = ANY(%s) AND ts >= %s AND ts < %s"
-            " GROUP BY 1, 2 HAVING count({x}) >= %s"
-        ).format(x=sql.Identifier(rule.measure), t=sql.Identifier(self.table))
-        out: dict[str, dict[datetime, float]] = {}
-        for device, hour, mean in conn.execute(query, (devices, start, end, rule.hour_samples)):
-            out.setdefault(str(device), {})[hour] = float(mean)
-        return out
-
     def _hourly_means(
         self, conn: Conn, devices: list[str], span: Span
     ) -> dict[str, tuple[float | None, dict[str, Any], dict[str, float | None]]]:
-        need = self.rule.min_hours or 1
-        out: dict[str, tuple[float | None, dict[str, Any], dict[str, float | None]]] = {}
-        for device, hours in self._hourly(conn, devices, span.start, span.end).items():
-            value = fmean(hours.values()) if len(hours) >= need else None
-            out[device] = (value, {"valid_hours": len(hours)}, {})
-        return out
+        rule = self.rule
+        means = means_of_valid_hours(
+            conn, self.table, rule.measure, span.start, span.end, devices=devices,
+            min_samples=rule.hour_samples, min_hours=rule.min_hours or 1,
+        )  # fmt: skip
+        return {d: (m.value, {"valid_hours": m.valid_hours}, {}) for d, m in means.items()}
 
     def _max_8h(
         self, conn: Conn, devices: list[str], span: Span
     ) -> dict[str, tuple[float | None, dict[str, Any], dict[str, float | None]]]:
-        """Daily maximum of the 8-hour sliding means (hours t-7..t, each needing 6 valid
-        hourly means); the day needs 14 valid 8-hour means (HJ 663)."""
-        hourly = self._hourly(conn, devices, span.start - 7 * HOUR, span.end)
-        out: dict[str, tuple[float | None, dict[str, Any], dict[str, float | None]]] = {}
-        for device, hours in hourly.items():
-            means = []
-            t = span.start
-            while t < span.end:
-                got = [hours[h] for k in range(8) if (h := t - k * HOUR) in hours]
-                if len(got) >= 6:
-                    means.append(fmean(got))
-                t += HOUR
-            value = max(means) if len(means) >= 14 else None
-            out[device] = (value, {"valid_8h_means": len(means)}, {})
-        return out
+        rule = self.rule
+        means = max_8h_means(
+            conn, self.table, rule.measure, span.start, span.end, devices=devices,
+            min_samples=rule.hour_samples,
+        )  # fmt: skip
+        return {d: (m.value, {"valid_8h_means": m.valid_means}, {}) for d, m in means.items()}
 
 
 class RatioEvaluator(Evaluator[RatioRule]):

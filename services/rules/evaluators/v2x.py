@@ -6,19 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ingest.registry.model import Registry
-from services.rules.evaluators._base import Conn, Evaluator, Observation, Subject, selected
+from services.rules.evaluators._base import Conn, Evaluator, selected
 from services.rules.model import OnlineRule
+from services.rules.types import Observation, Subject
 from services.rules.windows import Span
-
-
-def online_rsus(conn: Conn, devices: Sequence[str], since: datetime, until: datetime) -> set[str]:
-    """RSUs whose latest heartbeat in ``(since, until]`` says the radio is up."""
-    rows = conn.execute(
-        "SELECT DISTINCT ON (device_id) device_id, online FROM rsu_heartbeat"
-        " WHERE device_id = ANY(%s) AND ts > %s AND ts <= %s ORDER BY device_id, ts DESC",
-        (list(devices), since, until),
-    ).fetchall()
-    return {str(d) for d, up in rows if up}
+from services.statistics.v2x import online_rsus
 
 
 class OnlineEvaluator(Evaluator[OnlineRule]):

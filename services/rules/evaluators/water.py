@@ -9,17 +9,12 @@ from typing import Any, TypeVar
 
 from ingest.registry.model import Registry
 from services.rules.conditions import judge
-from services.rules.evaluators._base import (
-    Conn,
-    Evaluator,
-    InstantEvaluator,
-    Observation,
-    Subject,
-    readings_after,
-)
+from services.rules.evaluators._base import Conn, Evaluator, InstantEvaluator, readings_after
 from services.rules.model import BurstRule, Condition, LeakageRule, LeakFlagRule, NightFlowRule
 from services.rules.state import Verdict
+from services.rules.types import Observation, Subject
 from services.rules.windows import DAY, Span
+from services.statistics.water import leakage_rate_pct
 
 D = TypeVar("D", NightFlowRule, LeakageRule, BurstRule)
 BUCKET = timedelta(minutes=15)
@@ -111,9 +106,9 @@ class NightFlowEvaluator(DmaEvaluator[NightFlowRule]):
 
 
 class LeakageEvaluator(DmaEvaluator[LeakageRule]):
-    """Comprehensive leakage rate R_WL = (Q_s − Q_a) / Q_s × 100 % (CJJ 92-2016 §6.2), with
-    Q_s the DMA's metered input and Q_a its billed consumption (a DMA-level proxy: unbilled
-    authorised use counts as loss)."""
+    """The CJJ 92-2016 comprehensive leakage rate (``services.statistics.water``) over a
+    window, with Q_s the sum of the inlet meters' mean flows times the window's hours; it
+    needs every inlet meter's data (``min_coverage``) and a bill for each day."""
 
     def evaluate(
         self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
@@ -150,11 +145,7 @@ class LeakageEvaluator(DmaEvaluator[LeakageRule]):
                 n >= rule.min_coverage * hours * 60 for _, n in covered
             )
             supplied = sum(q for q, _ in covered) * hours
-            value = (
-                100.0 * (supplied - billed) / supplied
-                if enough and n_bills == days and supplied > 0
-                else None
-            )
+            value = leakage_rate_pct(supplied, billed) if enough and n_bills == days else None
             evidence: dict[str, Any] = {
                 "supplied_m3": round(supplied, 1),
                 "billed_m3": round(billed, 1),
