@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import random
 import struct
 import threading
 import time
@@ -27,6 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ingest.backoff import Backoff
 from ingest.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def connect_with_retry(
 ) -> None:
     """Connect, retrying with capped jittered backoff; one log line per failed attempt."""
     host, port = settings.host_port()
-    delay = 0.5
+    backoff = Backoff(0.5, 15.0)
     attempt = 0
     while True:
         attempt += 1
@@ -155,6 +155,7 @@ def connect_with_retry(
                 raise BrokerUnavailableError(
                     f"MQTT broker at {host}:{port} is not reachable ({exc}); check ENVMON_MQTT_URL"
                 ) from None
+            delay = backoff.next()
             log.warning(
                 "MQTT broker at %s:%d not reachable (%s); retrying in %.1f s",
                 host,
@@ -166,7 +167,6 @@ def connect_with_retry(
                 raise BrokerUnavailableError("stopped while waiting for the broker") from None
             if stop is None:
                 time.sleep(delay)
-            delay = min(delay * 2, 15.0) * random.uniform(0.8, 1.2)  # noqa: S311
         else:
             return
 

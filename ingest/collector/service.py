@@ -4,12 +4,15 @@ Threads: paho's network thread decodes each message and appends it to a bounded
 pending list (blocking when full — back-pressure, never a drop); the writer
 thread takes batches (size or time bound), commits them and then acks each
 message; on plain PostgreSQL a maintainer thread keeps the rollups current.
+
+Both loops follow ``ingest.loops``: a transient database failure is retried with backoff,
+a permanent one stops the loop and sets ``watch`` (the entry point exits non-zero). A batch
+whose write failed is never acknowledged: the broker redelivers it to the next session.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections import Counter
@@ -17,16 +20,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-import psycopg
-
+from ingest.backoff import Backoff
 from ingest.collector.decode import Accepted, Decoder, Rejected
 from ingest.collector.stats import CollectorStats, StatsSnapshot
 from ingest.collector.writer import BatchWriter, Inbound
+from ingest.loops import LoopFailedError, LoopGuard, LoopWatch
 from ingest.mqtt import MqttReceiver
 from ingest.reasons import Reason
 from ingest.registry import device_types
 from ingest.settings import Settings
 from ingest.storage import rollups
+from ingest.storage.health import LoopHealth
 from ingest.storage.migrate import connect
 from ingest.topics import subscription
 
@@ -53,6 +57,7 @@ class Collector:
         *,
         client_id: str | None = None,
         clock: Clock = utc_now,
+        watch: LoopWatch | None = None,
     ) -> None:
         self._settings = settings
         self._cfg = settings.ingest
@@ -74,6 +79,22 @@ class Collector:
         self._receiver: MqttReceiver | None = None
         self._last_rollup = 0.0
         self._started = False
+        self.watch = watch or LoopWatch()
+        self._health = LoopHealth(
+            db_url, self._schema, connect_timeout_s=settings.database.connect_timeout_s
+        )
+        self._writer_guard = self._guard("collector-writer", Backoff(0.2, 10.0))
+        self._maintainer_guard = self._guard("collector-maintainer", Backoff(1.0, 30.0))
+
+    def _guard(self, name: str, backoff: Backoff) -> LoopGuard:
+        return LoopGuard(
+            name,
+            self._client_id,
+            watch=self.watch,
+            backoff=backoff,
+            health=self._health,
+            logger=log,
+        )
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -83,8 +104,9 @@ class Collector:
         ``abort_start`` from another thread (a signal handler) ends the waiting:
         raises ``BrokerUnavailableError`` or ``DatabaseUnavailableError``. With
         ``broker_attempts`` it gives up on the broker after that many tries (bounded runs).
+        A permanent database failure raises ``LoopFailedError``.
         """
-        self._retry_db(self._writer.connect, "connect")
+        self._retry_db(self._writer.connect, self._writer_guard)
         if self._stopping.is_set():
             raise DatabaseUnavailableError("stopped while waiting for the database")
         with connect(self._db_url, self._schema) as conn:
@@ -122,7 +144,7 @@ class Collector:
             self._closing = True  # messages arriving from now on are left unacked
             self._cond.notify_all()
         deadline = time.monotonic() + self._cfg.flush_timeout_s
-        while self.pending() and time.monotonic() < deadline:
+        while self.pending() and self.writing() and time.monotonic() < deadline:
             time.sleep(0.02)
         self._stopping.set()
         with self._cond:
@@ -132,10 +154,15 @@ class Collector:
         if self._receiver is not None:
             self._receiver.stop()
         self._writer.close()
+        self._health.close()
         left = self.pending()
         if left:
             log.warning("%d messages not committed at stop; the broker redelivers them", left)
         return self.snapshot()
+
+    def writing(self) -> bool:
+        """False once the writer stopped on a permanent failure."""
+        return self._writer_guard.failure is None
 
     def pending(self) -> int:
         with self._cond:
@@ -194,13 +221,29 @@ class Collector:
             return batch
 
     def _write_loop(self) -> None:
-        while not self._stopping.is_set():
-            batch = self._take_batch()
-            if batch:
-                self._commit_and_ack(batch)
+        batch: list[Inbound] = []
+        try:
+            while not self._stopping.is_set():
+                batch = self._take_batch()
+                if batch:
+                    self._commit_and_ack(batch)
+                batch = []
+        except LoopFailedError:
+            self._refuse_more(batch)
+        except Exception as exc:  # a bug outside the write itself: still never silent
+            self._writer_guard.fatal(exc)
+            self._refuse_more(batch)
+
+    def _refuse_more(self, batch: list[Inbound]) -> None:
+        """The writer has stopped: keep its batch unacknowledged (the broker redelivers it
+        after the restart) and leave arriving messages unacknowledged too."""
+        with self._cond:
+            self._pending[:0] = batch
+            self._closing = True
+            self._cond.notify_all()
 
     def _commit_and_ack(self, batch: list[Inbound]) -> None:
-        outcome = self._retry_db(lambda: self._writer.write(batch), "write")
+        outcome = self._retry_db(lambda: self._writer.write(batch), self._writer_guard)
         if outcome is None:
             with self._cond:  # stopping: give the batch back so stop() reports it
                 self._pending[:0] = batch
@@ -220,44 +263,52 @@ class Collector:
             outcome.stored, outcome.duplicates, outcome.dead_lettered, reasons, latencies
         )
 
-    def _retry_db(self, op: Callable[[], T], what: str) -> T | None:
-        """Run ``op`` until it succeeds; transient failures back off (capped, jittered)."""
-        delay = 0.2
+    def _retry_db(self, op: Callable[[], T], guard: LoopGuard) -> T | None:
+        """Run ``op`` until it succeeds (or stop is asked: None); transient failures back
+        off, a permanent one raises ``LoopFailedError``."""
         while True:
             try:
-                return op()
-            except psycopg.Error as exc:
-                self.stats.count_retry()
-                log.warning(
-                    "database %s failed (%s: %s); retrying in %.1f s",
-                    what,
-                    exc.sqlstate or type(exc).__name__,
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else "",
-                    delay,
-                )
+                result = op()
+            except Exception as exc:
+                delay = guard.failed(exc)
                 self._writer.close()
+                if delay is None:
+                    assert guard.failure is not None
+                    raise guard.failure from exc
+                self.stats.count_retry()
                 if self._stopping.wait(delay):
                     return None
-                delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.2)  # noqa: S311
+            else:
+                guard.succeeded()
+                return result
 
     # -- maintain --------------------------------------------------------------------
 
     def _maintain_loop(self, *, rollups: bool) -> None:
-        last_devices = time.monotonic()
-        last_stats = time.monotonic()
-        while not self._stopping.wait(min(self._cfg.rollup_interval_s, 1.0)):
-            now = time.monotonic()
+        """Rollups, the device list and the periodic counters; a failed pass is retried
+        after the backoff, the due work still due."""
+        tick = min(self._cfg.rollup_interval_s, 1.0)
+        last_devices = last_stats = time.monotonic()
+        wait = tick
+        while not self._stopping.wait(wait):
+            now, wait = time.monotonic(), tick
             try:
+                worked = False
                 if rollups and now - self._last_rollup >= self._cfg.rollup_interval_s:
-                    self._last_rollup = now
                     self.refresh_rollups()
+                    self._last_rollup, worked = now, True
                 if now - last_devices >= DEVICE_REFRESH_S:
-                    last_devices = now
                     with connect(self._db_url, self._schema) as conn:
                         assert self._decoder is not None
                         self._decoder.device_types = device_types(conn)
-            except psycopg.Error as exc:
-                log.warning("maintenance failed (%s); trying again later", exc.sqlstate)
+                    last_devices, worked = now, True
+                if worked:
+                    self._maintainer_guard.succeeded()
+            except Exception as exc:
+                delay = self._maintainer_guard.failed(exc)
+                if delay is None:
+                    return
+                wait = delay
             if now - last_stats >= self._cfg.stats_interval_s:
                 last_stats = now
                 self._log_stats()

@@ -22,6 +22,7 @@ from psycopg.rows import TupleRow
 from ingest.collector.decode import Accepted, Rejected
 from ingest.feeds import KINDS, Kind
 from ingest.reasons import Reason
+from ingest.storage.errors import is_data_error
 from ingest.storage.migrate import flavour
 from ingest.storage.rollups import record_pending
 
@@ -29,8 +30,6 @@ log = logging.getLogger(__name__)
 
 _COPY_TYPES = {"double precision": "float8", "bigint": "int8", "boolean": "bool"}
 _ENVELOPE_TYPES = ["text", "timestamptz", "int8", "timestamptz"]
-# SQLSTATE classes that say "this data", not "this connection": retrying will not help.
-PERMANENT_CLASSES = frozenset({"22", "23"})
 
 
 @dataclass(slots=True)
@@ -50,11 +49,6 @@ class BatchOutcome:
     stored: Counter[str] = field(default_factory=Counter)
     duplicates: Counter[str] = field(default_factory=Counter)
     dead_lettered: Counter[str] = field(default_factory=Counter)
-
-
-def is_permanent(exc: psycopg.Error) -> bool:
-    state = exc.sqlstate or ""
-    return state[:2] in PERMANENT_CLASSES
 
 
 def _stage_name(kind: Kind) -> sql.Identifier:
@@ -105,14 +99,17 @@ class BatchWriter:
             self._conn = None
 
     def write(self, batch: Sequence[Inbound]) -> BatchOutcome:
-        """Store a batch; raises psycopg.Error when the database fails (nothing stored)."""
+        """Store a batch; raises psycopg.Error when the database fails (nothing stored).
+
+        A batch the database refuses for its data is stored row by row, the refused rows
+        dead-lettered; any other error (connection, schema) is the caller's to classify."""
         if self._conn is None or self._conn.closed:
             self.connect()
         assert self._conn is not None
         try:
             return self._write(self._conn, batch, per_row=False)
         except psycopg.Error as exc:
-            if not is_permanent(exc):
+            if not is_data_error(exc):
                 raise
             log.warning("batch refused by the database (%s); storing row by row", exc.sqlstate)
             return self._write(self._conn, batch, per_row=True)
@@ -202,7 +199,7 @@ class BatchWriter:
                 with cur.connection.transaction():
                     stored += self._insert(cur, kind, [item], clear=True)
             except errors.Error as exc:
-                if not is_permanent(exc):
+                if not is_data_error(exc):
                     raise
                 dead.append(
                     (item, Rejected(Reason.DB_REJECTED, str(exc)[:300], a.device_id, kind.feed))

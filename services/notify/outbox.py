@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +24,8 @@ import httpx
 import psycopg
 from psycopg.rows import TupleRow
 
+from ingest.backoff import Backoff
+from ingest.loops import LoopGuard, LoopWatch
 from services.notify.channels import DeliveryError, Sender, sender_for
 from services.notify.notice import Notice, SubjectLine
 from services.notify.routing import RoutingConfig
@@ -104,6 +106,7 @@ class Dispatcher:
         self.routing = routing
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
+        self._retry = Backoff(min(retry_base_s, retry_cap_s), retry_cap_s)
         self._http = http or httpx.Client()
         self._owns_http = http is None
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify")
@@ -118,8 +121,8 @@ class Dispatcher:
             self._http.close()
 
     def backoff_s(self, attempts: int) -> float:
-        base: float = min(self.retry_cap_s, self.retry_base_s * 2.0 ** max(0, attempts - 1))
-        return base * (0.75 + 0.5 * random.random())  # noqa: S311 - jitter, not security
+        """The wait after the ``attempts``-th failed delivery (never above the cap)."""
+        return self._retry.delay(attempts - 1)
 
     def form_batches(self, conn: Conn) -> None:
         """Group the rows that have waited ``group_wait_s`` into batches."""
@@ -212,23 +215,34 @@ class Dispatcher:
 
 
 def run_dispatcher(
-    dispatcher: Dispatcher, connect: Callable[[], Conn], stop: Any, interval_s: float = 1.0
+    dispatcher: Dispatcher,
+    connect: Callable[[], Conn],
+    stop: threading.Event,
+    interval_s: float = 1.0,
+    *,
+    guard: LoopGuard | None = None,
 ) -> None:
-    """Dispatch until ``stop`` (a threading.Event) is set; reconnects after database errors."""
+    """Dispatch until ``stop`` is set. A failed pass is logged and counted by ``guard``
+    (``ingest.loops``): transient ones reconnect after its backoff, a permanent one ends
+    the loop and sets the guard's watch."""
+    guard = guard or LoopGuard(
+        "notify-dispatcher", "local", watch=LoopWatch(), backoff=Backoff(interval_s, 15.0)
+    )
     conn: Conn | None = None
-    delay = interval_s
     while not stop.is_set():
+        delay: float | None = interval_s
         try:
             if conn is None or conn.closed:
                 conn = connect()
             dispatcher.run_once(conn)
-            delay = interval_s
-        except psycopg.OperationalError as exc:
-            log.warning("outbox: database unavailable (%s); retrying", exc.sqlstate or exc)
+            guard.succeeded()
+        except Exception as exc:
+            delay = guard.failed(exc)
             if conn is not None:
                 conn.close()
             conn = None
-            delay = min(delay * 2, 15.0)
+        if delay is None:
+            return
         stop.wait(delay)
     if conn is not None:
         conn.close()

@@ -1,8 +1,14 @@
-"""The rule service: the engine and the outbox dispatcher, each on its own thread."""
+"""The rule service: the engine and the outbox dispatcher, each on its own thread.
+
+Both loops follow ``ingest.loops``: every failure is logged and counted in
+``loop_health``; a transient one is retried with backoff; a permanent one stops the loop
+and sets ``watch``, on which the entry point waits to exit non-zero.
+"""
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,8 +16,11 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import TupleRow
 
+from ingest.backoff import Backoff
+from ingest.loops import LoopGuard, LoopWatch
 from ingest.registry.model import Registry
 from ingest.settings import ConfigError, Settings
+from ingest.storage.health import LoopHealth
 from ingest.storage.migrate import connect
 from services.notify.outbox import Dispatcher, run_dispatcher
 from services.notify.routing import RoutingConfig, RoutingError, default_routing, load_routing
@@ -63,6 +72,8 @@ class RuleService:
         rules: Sequence[RuleBase] | None = None,
         routing: RoutingConfig | None = None,
         clock: Clock = utcnow,
+        watch: LoopWatch | None = None,
+        instance: str | None = None,
     ) -> None:
         if rules is None or routing is None:
             loaded_rules, loaded_routing = load_configuration(settings, registry)
@@ -81,6 +92,11 @@ class RuleService:
         self._threads: list[threading.Thread] = []
         self._engine_lock = threading.Lock()
         self._conn: psycopg.Connection[TupleRow] | None = None
+        self.watch = watch or LoopWatch()
+        self.instance = instance or socket.gethostname()
+        self._health = LoopHealth(
+            db_url, self._schema, connect_timeout_s=settings.database.connect_timeout_s
+        )
         log.info("rule service: %d rules, %d receivers", len(rules), len(routing.receivers))
 
     def _connect(self) -> psycopg.Connection[TupleRow]:
@@ -97,6 +113,18 @@ class RuleService:
         for t in self._threads:
             t.join(timeout)
         self.dispatcher.close()
+        self._health.close()
+
+    def _guard(self, name: str) -> LoopGuard:
+        interval = self.settings.rules.interval_s
+        return LoopGuard(
+            name,
+            self.instance,
+            watch=self.watch,
+            backoff=Backoff(min(interval, 15.0), max(interval, 15.0)),
+            health=self._health,
+            logger=log,
+        )
 
     def cycle(self) -> CycleStats:
         """One evaluation pass now (also used at the end of a demo run)."""
@@ -137,25 +165,29 @@ class RuleService:
         raise SystemExit(0)
 
     def _run_engine(self) -> None:
-        delay = self.settings.rules.interval_s
+        guard = self._guard("rules-engine")
         while not self._stop.is_set():
+            delay: float | None = self.settings.rules.interval_s
             try:
                 stats = self.cycle()
                 changes = {k: n for k, n in stats.transitions.items() if k != "update"}
                 if changes:
                     log.info("rules: %s in %.2f s", changes, stats.seconds)
-                delay = self.settings.rules.interval_s
-            except psycopg.OperationalError as exc:
-                log.warning("rules: database unavailable (%s); retrying", exc.sqlstate or exc)
+                guard.succeeded()
+            except SystemExit:
+                return
+            except Exception as exc:
+                delay = guard.failed(exc)
                 if self._conn is not None:
                     self._conn.close()
                 self._conn = None
-                delay = min(delay * 2, 15.0)
-            except SystemExit:
+            if delay is None:
                 return
             self._stop.wait(delay)
         if self._conn is not None:
             self._conn.close()
 
     def _run_outbox(self) -> None:
-        run_dispatcher(self.dispatcher, self._connect, self._stop)
+        run_dispatcher(
+            self.dispatcher, self._connect, self._stop, guard=self._guard("notify-dispatcher")
+        )

@@ -15,6 +15,8 @@ from envmon.replay import StoredReplay, subset
 from ingest.feeds import LOCAL_TZ
 from ingest.registry import load_registry, sync_registry
 from ingest.settings import Settings
+from ingest.storage.errors import ErrorKind
+from ingest.storage.health import LoopHealth
 from ingest.storage.rollups import refresh_pending
 from services.api import create_app, create_key
 from services.notify.routing import default_routing
@@ -284,6 +286,32 @@ def test_prometheus_metrics(client: TestClient, database: Database) -> None:
         )
     again = client.get("/metrics", headers=auth("viewer")).text.splitlines()
     assert "envmon_rule_pass_seconds 0.25" in again
+
+
+def test_prometheus_metrics_count_each_loops_failures(
+    client: TestClient, database: Database
+) -> None:
+    """The loops run in other processes; what they record in loop_health is shown here."""
+    success = datetime(2026, 11, 2, 3, 4, 5, 250000, tzinfo=UTC)
+    health = LoopHealth(database.url, database.schema, clock=lambda: success)
+    for _ in range(3):
+        health.failure("collector-writer", "c-1", ErrorKind.TRANSIENT, "OperationalError")
+    health.success("collector-writer", "c-1")
+    health.failure("rules-engine", 'host "a"', ErrorKind.PERMANENT, "UndefinedTable (42P01)")
+    health.close()
+    lines = client.get("/metrics", headers=auth("viewer")).text.splitlines()
+    writer = 'loop="collector-writer",instance="c-1"'
+    engine = 'loop="rules-engine",instance="host \\"a\\""'
+    assert "# TYPE envmon_loop_failures_total counter" in lines
+    assert f'envmon_loop_failures_total{{{writer},kind="transient"}} 3' in lines
+    assert f'envmon_loop_failures_total{{{writer},kind="permanent"}} 0' in lines
+    assert f'envmon_loop_failures_total{{{engine},kind="permanent"}} 1' in lines
+    assert (
+        f"envmon_loop_last_success_timestamp_seconds{{{writer}}} {success.timestamp()!r}" in lines
+    )
+    assert not any(
+        line.startswith(f"envmon_loop_last_success_timestamp_seconds{{{engine}") for line in lines
+    )
 
 
 def test_dead_letters_listed_and_reingested_after_the_registry_is_fixed(

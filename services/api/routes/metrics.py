@@ -1,4 +1,6 @@
-"""Prometheus metrics (text exposition format), read from the database's own counters."""
+"""Prometheus metrics (text exposition format), read from the database's own counters and
+from ``loop_health``, where the collector and rule service processes count their loops'
+failures."""
 
 from __future__ import annotations
 
@@ -13,9 +15,19 @@ router = APIRouter(tags=["metrics"])
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    # Every digit: "%g" keeps six, which turns a timestamp or a count above a million
+    # into 1.76e+09.
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
+    lines += [f"{name}{labels} {_number(value)}" for labels, value in samples]
     return lines
 
 
@@ -27,8 +39,9 @@ def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float
 )
 def metrics(conn: DbConn) -> PlainTextResponse:
     """Rows stored per table, dead letters per reason, open alerts, outbox backlog,
-    collector lag and the rule engine's latest pass time. Prometheus scrapes it with a
-    viewer key (``authorization`` in its scrape config)."""
+    collector lag, the rule engine's latest pass time, and each loop's failures and latest
+    success. Prometheus scrapes it with a viewer key (``authorization`` in its scrape
+    config)."""
     tables = [k.table for k in KINDS]
     stored = conn.execute(
         "SELECT relname, n_tup_ins FROM pg_stat_user_tables"
@@ -50,6 +63,10 @@ def metrics(conn: DbConn) -> PlainTextResponse:
         "SELECT extract(epoch FROM now() - max(received_at)) FROM device_latest"
     ).fetchone()
     engine = conn.execute("SELECT last_pass_s FROM rule_engine WHERE id = 1").fetchone()
+    loops = conn.execute(
+        "SELECT loop, instance, transient_failures, permanent_failures,"
+        " extract(epoch FROM last_success_at) FROM loop_health ORDER BY loop, instance"
+    ).fetchall()
     lines = _family(
         "envmon_rows_inserted_total", "counter", "rows inserted into each feed table",
         [(f'{{table="{t}"}}', float(n)) for t, n in stored],
@@ -76,4 +93,22 @@ def metrics(conn: DbConn) -> PlainTextResponse:
             "envmon_rule_pass_seconds", "gauge", "duration of the rule engine's latest pass",
             [("", float(engine[0]))],
         )  # fmt: skip
+    failures: list[tuple[str, float]] = []
+    success: list[tuple[str, float]] = []
+    for loop, instance, transient, permanent, last_success in loops:
+        who = f'loop="{_label(loop)}",instance="{_label(instance)}"'
+        failures += [
+            (f'{{{who},kind="transient"}}', float(transient)),
+            (f'{{{who},kind="permanent"}}', float(permanent)),
+        ]
+        if last_success is not None:
+            success.append((f"{{{who}}}", float(last_success)))
+    lines += _family(
+        "envmon_loop_failures_total", "counter", "failed passes of each long-running loop",
+        failures,
+    )  # fmt: skip
+    lines += _family(
+        "envmon_loop_last_success_timestamp_seconds", "gauge",
+        "unix time of each loop's latest successful pass", success,
+    )  # fmt: skip
     return PlainTextResponse("\n".join(lines) + "\n", media_type=CONTENT_TYPE)
