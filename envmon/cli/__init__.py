@@ -15,11 +15,13 @@ from envmon.cli import alerts, api, bench, dashboards, rules, run, traffic
 from envmon.cli._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_LOOP_FAILED,
     EXIT_USAGE,
     log,
     setup_logging,
 )
 from envmon.runtime.embedded import EmbeddedError
+from ingest.loops import LoopFailedError
 from ingest.mqtt import BrokerUnavailableError
 from ingest.settings import ConfigError, Settings, load_settings
 from simulators.scenarios import UnknownScenarioError
@@ -56,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BrokerUnavailableError, EmbeddedError) as exc:
         print(f"envmon: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except LoopFailedError as exc:  # its traceback is already logged
+        print(f"envmon: {exc}", file=sys.stderr)
+        return EXIT_LOOP_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

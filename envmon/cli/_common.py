@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
+from ingest.loops import EXIT_LOOP_FAILED as LOOP_FAILED
+
 if TYPE_CHECKING:
     from envmon.runtime.demo import RunOptions
 
@@ -18,6 +20,7 @@ log = logging.getLogger("envmon")
 EXIT_OK = 0
 EXIT_FAILED = 1  # a server could not be reached or a long-running loop failed
 EXIT_USAGE = 2  # configuration or arguments to fix
+EXIT_LOOP_FAILED = LOOP_FAILED  # a loop stopped on a permanent failure: restart the process
 EXIT_INTERRUPTED = 130
 
 

@@ -101,9 +101,11 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     registry, _ = prepare_database(settings, settings.database.url.get_secret_value(), wait=stop)
     service = RuleService(settings, settings.database.url.get_secret_value(), registry)
+    service.watch.wake(stop)  # a loop that fails for good ends the wait too
     service.start()
     stop.wait()
     service.stop()
+    service.watch.check()
     return 0
 
 

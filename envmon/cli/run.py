@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from envmon.cli._common import (
+    EXIT_LOOP_FAILED,
     Subparsers,
     add_run_options,
     positive,
@@ -35,7 +36,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         result = run_demo(runtime, args.duration, run_options(args), progress.update)
         progress.done()
     print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return EXIT_LOOP_FAILED if "failed" in result else 0
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
@@ -66,7 +67,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         result = run_forever(runtime, run_options(args), stop, progress.update)
         progress.done()
     print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return EXIT_LOOP_FAILED if "failed" in result else 0
 
 
 def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:
@@ -82,6 +83,7 @@ def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:
     client_id = settings.mqtt.client_id + (f"-{args.instance}" if args.instance else "")
     collector = Collector(settings, db_url, client_id=client_id)
     stop = stop_on_signals(also=collector.abort_start)
+    collector.watch.wake(stop)  # a loop that fails for good ends the wait too
     prepare_database(settings, db_url, wait=stop)
     try:
         collector.start()
@@ -92,6 +94,7 @@ def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:
     stop.wait()
     snap = collector.stop()
     print(json.dumps(snap.as_dict(), ensure_ascii=False))
+    collector.watch.check()
     return 0
 
 

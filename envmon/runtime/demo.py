@@ -17,6 +17,7 @@ from psycopg.rows import TupleRow
 from envmon.runtime.servers import Runtime
 from ingest.collector.service import Collector
 from ingest.collector.stats import StatsSnapshot
+from ingest.loops import LoopWatch
 from ingest.mqtt import MqttPublisher
 from ingest.registry import Registry, sync_registry
 from ingest.storage.migrate import connect
@@ -109,10 +110,10 @@ def fired_alerts(db_url: str, schema: str) -> dict[str, int]:
     return {str(r): int(n) for r, n in rows}
 
 
-def _wait_settled(collector: Collector, sent: int, timeout: float) -> bool:
+def _wait_settled(collector: Collector, sent: int, timeout: float, watch: LoopWatch) -> bool:
     """Until the collector has received all that was sent and committed it."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not watch.failed.is_set():
         snap = collector.snapshot()
         if snap.total("received") >= sent and snap.pending == 0:
             return True
@@ -161,7 +162,10 @@ def run_demo(
             sync_registry(conn, registry)
     # A session of its own, so nothing queued for an earlier run is counted in this one.
     client_id = f"envmon-demo-{uuid.uuid4().hex[:8]}"
-    collector = Collector(settings, runtime.db_url, client_id=client_id)
+    stop = threading.Event()
+    watch = LoopWatch()
+    watch.wake(stop)  # a loop that fails for good ends the run early
+    collector = Collector(settings, runtime.db_url, client_id=client_id, watch=watch)
     collector.start(broker_attempts=5)
     if not collector.wait_connected(30):
         raise SystemExit("the collector could not subscribe to the broker within 30 s")
@@ -172,7 +176,7 @@ def run_demo(
     start = start_for(duration_s, options.speed, end)
     clock = SimClock(start, options.speed)
     data_clock = DataClock(runtime.db_url, settings.database.schema_name, start)
-    rules = RuleService(settings, runtime.db_url, registry, clock=data_clock)
+    rules = RuleService(settings, runtime.db_url, registry, clock=data_clock, watch=watch)
     rules.start()
     sim = DistrictSimulator(
         registry,
@@ -190,22 +194,33 @@ def run_demo(
         publisher,
         root=settings.mqtt.topic_root,
         clock=clock,
+        stop=stop,
         stats=stats,
         on_progress=(lambda d: on_progress(d, collector.snapshot())) if on_progress else None,
     )
     if not publisher.wait_confirmed(SETTLE_TIMEOUT_S):
         log.error("the broker did not confirm %d publishes", publisher.backlog())
     publisher.stop()
-    if not _wait_settled(collector, stats.sent, SETTLE_TIMEOUT_S):
+    if not _wait_settled(collector, stats.sent, SETTLE_TIMEOUT_S, watch):
         log.error("the collector did not receive everything within %.0f s", SETTLE_TIMEOUT_S)
     snap = collector.stop()
-    if runtime.flavour == "postgresql":
+    if runtime.flavour == "postgresql" and not watch.failed.is_set():
         collector.refresh_rollups()
     rules.stop()
-    rules.catch_up()  # windows closed by the last data
+    if not watch.failed.is_set():
+        rules.catch_up()  # windows closed by the last data
     data_clock.close()
-    result = summarise(stats, snap, runtime)
-    result["alerts"] = fired_alerts(runtime.db_url, settings.database.schema_name)
+    return _result(stats, snap, runtime, watch)
+
+
+def _result(
+    drove: DriveStats, snap: StatsSnapshot, runtime: Runtime, watch: LoopWatch
+) -> dict[str, Any]:
+    """The summary, with the loop that failed for good (the command then exits non-zero)."""
+    result = summarise(drove, snap, runtime)
+    result["alerts"] = fired_alerts(runtime.db_url, runtime.settings.database.schema_name)
+    if watch.error is not None:
+        result["failed"] = str(watch.error)
     return result
 
 
@@ -217,7 +232,9 @@ def run_forever(
 ) -> dict[str, Any]:
     """``envmon up``: collector and simulators until ``stop`` is set."""
     settings = runtime.settings
-    collector = Collector(settings, runtime.db_url)
+    watch = LoopWatch()
+    watch.wake(stop)  # a loop that fails for good stops the run
+    collector = Collector(settings, runtime.db_url, watch=watch)
     collector.start()
     publisher = MqttPublisher(settings.mqtt, f"{settings.mqtt.client_id}-sim")
     publisher.start()
@@ -227,7 +244,7 @@ def run_forever(
     window = (start, now) if options.speed > 1 else (now, now + timedelta(hours=1))
     clock = SimClock(start, options.speed)
     data_clock = DataClock(runtime.db_url, settings.database.schema_name, start)
-    rules = RuleService(settings, runtime.db_url, runtime.registry, clock=data_clock)
+    rules = RuleService(settings, runtime.db_url, runtime.registry, clock=data_clock, watch=watch)
     rules.start()
     sim = DistrictSimulator(
         runtime.registry,
@@ -256,6 +273,4 @@ def run_forever(
     snap = collector.stop()
     rules.stop()
     data_clock.close()
-    result = summarise(stats, snap, runtime)
-    result["alerts"] = fired_alerts(runtime.db_url, settings.database.schema_name)
-    return result
+    return _result(stats, snap, runtime, watch)

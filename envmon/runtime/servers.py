@@ -13,8 +13,10 @@ from pathlib import Path
 import psycopg
 
 from envmon.runtime.embedded import Broker, embedded_postgres, start_broker
+from ingest.backoff import Backoff
 from ingest.registry import Registry, load_registry, sync_registry
 from ingest.settings import Settings
+from ingest.storage.errors import is_transient
 from ingest.storage.migrate import connect, migrate
 from services.storage import MIGRATIONS as SERVICE_MIGRATIONS
 
@@ -43,21 +45,23 @@ def prepare_database(
     a retry with capped backoff until it answers (or ``wait`` is set: stop asked).
     """
     schema = settings.database.schema_name
-    delay = 0.5
+    backoff = Backoff(0.5, 15.0)
     while True:
         try:
             done = migrate(db_url, schema, settings.database.timescaledb, SERVICE_MIGRATIONS)
             break
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
+            if not is_transient(exc):
+                raise
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if wait is None:
                 raise SystemExit(
                     f"cannot reach PostgreSQL ({reason}); check ENVMON_DATABASE_URL"
                 ) from None
+            delay = backoff.next()
             log.warning("PostgreSQL not reachable (%s); retrying in %.1f s", reason, delay)
             if wait.wait(delay):
                 raise SystemExit(0) from None
-            delay = min(delay * 2, 15.0)
     registry = load_registry()
     with connect(db_url, schema) as conn:
         sync_registry(conn, registry)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from envmon.runtime.embedded import MosquittoBroker, free_port
+from ingest.mqtt import MqttPublisher
 from ingest.settings import Settings
 from simulators import read_recording
 from tests.fixtures.collectors import CollectorFactory, settled, wait_until
@@ -150,3 +151,42 @@ def test_collect_waits_for_an_absent_server_and_stops_on_sigterm(
     assert proc.returncode == 0, log
     assert "not reachable" in log
     assert "Traceback" not in log
+
+
+def test_collect_exits_70_when_its_writer_fails_for_good(
+    database: Database, mosquitto: MosquittoBroker, settings: Settings
+) -> None:
+    env = clean_env(
+        ENVMON_DATABASE_URL=database.url,
+        ENVMON_DATABASE__SCHEMA_NAME=database.schema,
+        ENVMON_MQTT_URL=mosquitto.url,
+        ENVMON_MQTT__TOPIC_ROOT=settings.mqtt.topic_root,
+        ENVMON_MQTT__CLIENT_ID=f"collector-{settings.mqtt.topic_root}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envmon", "collect"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    started = []
+    for line in proc.stderr:
+        started.append(line)
+        if "subscribed to" in line:
+            break
+    with database.connect() as conn:
+        conn.execute("DROP TABLE air_reading CASCADE")
+        conn.commit()
+    publisher = MqttPublisher(settings.mqtt, f"pub-{settings.mqtt.topic_root}")
+    publisher.start(attempts=5)
+    payload = b'{"v": 1, "ts": "2026-06-01T10:00:00+08:00", "seq": 1, "pm25_ugm3": 12.0}'
+    publisher.publish(f"{settings.mqtt.topic_root}/air/air-guantang/reading", payload)
+    assert publisher.wait_confirmed(10)
+    publisher.stop()
+    _, rest = proc.communicate(timeout=60)
+    log = "".join(started) + rest
+    assert proc.returncode == 70, log
+    assert "permanent" in log
+    assert "UndefinedTable" in log

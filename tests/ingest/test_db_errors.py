@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from envmon.embedded import free_port
+from envmon.runtime.embedded import free_port
 from ingest.storage.errors import ErrorKind, classify, describe, is_data_error
 from tests.fixtures.servers import Database
 

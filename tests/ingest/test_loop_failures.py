@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from envmon.embedded import MosquittoBroker
+from envmon.runtime.embedded import MosquittoBroker
 from ingest.collector.service import Collector
 from ingest.loops import LoopFailedError
 from ingest.mqtt import MqttPublisher

@@ -98,7 +98,7 @@ def _health(
             " last_success_at FROM loop_health WHERE loop = %s AND instance = 'probe'",
             (loop,),
         ).fetchone()
-    return row if row is not None else (0, 0, None, None, None)  # type: ignore[return-value]
+    return row if row is not None else (0, 0, None, None, None)
 
 
 def _records(caplog: pytest.LogCaptureFixture, loop: str, level: int) -> list[logging.LogRecord]:
