@@ -2,5 +2,5 @@
 
 Other packages use ``ingest.feeds`` (payload models per feed), ``ingest.topics``,
 ``ingest.reasons``, ``ingest.registry``, ``ingest.settings``, ``ingest.storage``,
-``ingest.collector`` and ``ingest.mqtt``.
+``ingest.collector``, ``ingest.mqtt`` and ``ingest.hj212`` (the HJ 212 data-logger codec).
 """
