@@ -204,7 +204,7 @@ def run_demo(
     if not _wait_settled(collector, stats.sent, SETTLE_TIMEOUT_S, watch):
         log.error("the collector did not receive everything within %.0f s", SETTLE_TIMEOUT_S)
     snap = collector.stop()
-    if runtime.flavour == "postgresql" and not watch.failed.is_set():
+    if not watch.failed.is_set():
         collector.refresh_rollups()
     rules.stop()
     if not watch.failed.is_set():

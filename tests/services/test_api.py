@@ -17,7 +17,6 @@ from ingest.registry import load_registry, sync_registry
 from ingest.settings import Settings
 from ingest.storage.errors import ErrorKind
 from ingest.storage.health import LoopHealth
-from ingest.storage.rollups import refresh_pending
 from services.api import create_app, create_key
 from services.notify.routing import default_routing
 from services.rules import alerting, default_pack, load_rules
@@ -29,7 +28,7 @@ from services.statistics.air import store_aqi
 from simulators import DistrictSimulator
 from tests.fixtures.servers import Database
 
-pytestmark = [pytest.mark.database]
+pytestmark = [pytest.mark.database, pytest.mark.both_flavours]
 T1 = datetime.now(UTC).replace(second=0, microsecond=0)
 T0 = T1 - timedelta(hours=1)
 KEYS: dict[str, str] = {}
@@ -42,8 +41,8 @@ def client(database: Database) -> Iterator[TestClient]:
     replay = StoredReplay(database.url, database.schema, registry, sim)
     replay.store(T0, T1)
     replay.close()
+    database.refresh_rollups()
     with database.connect() as conn:
-        refresh_pending(conn)
         for role in ("viewer", "operator", "admin"):
             KEYS[role] = create_key(conn, f"{role}-1", role)
     settings = Settings(database={"schema_name": database.schema})
@@ -505,8 +504,7 @@ def test_daily_aqi_needs_twenty_valid_hours(client: TestClient, database: Databa
     replay = StoredReplay(database.url, database.schema, load_registry(), sim)
     replay.store(start - timedelta(hours=8), start + timedelta(days=1))
     replay.close()
-    with database.connect() as conn:
-        refresh_pending(conn)
+    database.refresh_rollups()
     rows = client.get(f"/api/v1/kpi/aqi-daily?date={day}", headers=auth("viewer")).json()
     hualing = next(r for r in rows if r["device_id"] == "air-hualing")
     assert hualing["valid_hours"]["pm25"] == 24
@@ -536,7 +534,7 @@ def test_daily_aqi_figures_are_the_rule_evaluators_figures(
             " AND ts >= %s AND ts < %s AND extract(minute FROM ts) >= 40",
             (start + timedelta(hours=14), start + timedelta(hours=17)),
         )
-        refresh_pending(conn)
+    database.refresh_rollups()
     rows = client.get(f"/api/v1/kpi/aqi-daily?date={day}", headers=auth("viewer")).json()
     kpi = next(r for r in rows if r["device_id"] == "air-hualing")["concentrations"]
     rules = {r.id: r for r in load_rules(default_pack(), registry)}

@@ -43,9 +43,13 @@ def metrics(conn: DbConn) -> PlainTextResponse:
     success. Prometheus scrapes it with a viewer key (``authorization`` in its scrape
     config)."""
     tables = [k.table for k in KINDS]
+    # A hypertable's rows go into its chunks (its inheritance children): count them too.
     stored = conn.execute(
-        "SELECT relname, n_tup_ins FROM pg_stat_user_tables"
-        " WHERE schemaname = current_schema() AND relname = ANY(%s) ORDER BY relname",
+        "SELECT p.relname, sum(s.n_tup_ins)::bigint FROM pg_class p"
+        " JOIN pg_namespace n ON n.oid = p.relnamespace AND n.nspname = current_schema()"
+        " JOIN pg_stat_user_tables s ON s.relid = p.oid"
+        "   OR s.relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = p.oid)"
+        " WHERE p.relname = ANY(%s) GROUP BY p.relname ORDER BY p.relname",
         (tables,),
     ).fetchall()
     dead = conn.execute(
