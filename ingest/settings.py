@@ -86,6 +86,8 @@ class DatabaseSettings(BaseModel):
     # Use TimescaleDB features when the extension is installable ("auto"), never, or require it.
     timescaledb: str = Field(default="auto", pattern=r"^(auto|off|require)$")
     connect_timeout_s: float = 5.0
+    # Raw rows older than this are deleted (both flavours; rollups are kept); unset: keep all.
+    raw_retention_days: int | None = Field(default=None, ge=1)
 
 
 class IngestSettings(BaseModel):

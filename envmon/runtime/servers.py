@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg.rows import TupleRow
 
 from envmon.runtime.embedded import Broker, embedded_postgres, start_broker
 from ingest.backoff import Backoff
 from ingest.registry import Registry, load_registry, sync_registry
 from ingest.settings import Settings
+from ingest.storage import timescale
 from ingest.storage.errors import is_transient
 from ingest.storage.migrate import connect, migrate
+from ingest.storage.retention import reconcile as retention_reconcile
 from services.storage import MIGRATIONS as SERVICE_MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ def prepare_database(
     registry = load_registry()
     with connect(db_url, schema) as conn:
         sync_registry(conn, registry)
+        storage_checks(conn, str(done["flavour"]), settings.database.raw_retention_days)
     log.info(
         "database ready: schema %s, %s, migrations applied now %s",
         schema,
@@ -72,6 +76,16 @@ def prepare_database(
         done["applied"],
     )
     return registry, str(done["flavour"])
+
+
+def storage_checks(conn: psycopg.Connection[TupleRow], flavour: str, retention: int | None) -> None:
+    """At start: the retention setting applied, and on TimescaleDB the background workers
+    its policy jobs need compared with the server's (a warning with the numbers to set)."""
+    retention_reconcile(conn, flavour, retention)
+    if flavour == "timescaledb":
+        needs = timescale.workers(conn)
+        if needs.short:
+            log.warning("%s", needs.advice())
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from ingest.settings import Settings
 from ingest.storage.health import LoopHealth
 from ingest.storage.maintain import refresh_rollups
 from ingest.storage.migrate import connect
+from ingest.storage.retention import prune
 from ingest.topics import subscription
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 DEVICE_REFRESH_S = 60.0
+PRUNE_EVERY_S = 3600.0  # plain PostgreSQL, with a raw-row retention set
 
 
 def utc_now() -> datetime:
@@ -288,6 +290,7 @@ class Collector:
         after the backoff, the due work still due."""
         tick = min(self._cfg.rollup_interval_s, 1.0)
         last_devices = last_stats = time.monotonic()
+        last_prune = last_devices - PRUNE_EVERY_S  # the first pass prunes
         wait = tick
         while not self._stopping.wait(wait):
             now, wait = time.monotonic(), tick
@@ -296,6 +299,9 @@ class Collector:
                 if now - self._last_rollup >= self._cfg.rollup_interval_s:
                     self.refresh_rollups()
                     self._last_rollup, worked = now, True
+                if now - last_prune >= PRUNE_EVERY_S:
+                    self.prune()
+                    last_prune, worked = now, True
                 if now - last_devices >= DEVICE_REFRESH_S:
                     with connect(self._db_url, self._schema) as conn:
                         assert self._decoder is not None
@@ -311,6 +317,15 @@ class Collector:
             if now - last_stats >= self._cfg.stats_interval_s:
                 last_stats = now
                 self._log_stats()
+
+    def prune(self) -> int:
+        """Plain PostgreSQL: raw rows past the configured retention deleted (TimescaleDB
+        drops its chunks by policy); returns how many."""
+        days = self._settings.database.raw_retention_days
+        if days is None or self._writer.flavour != "postgresql":
+            return 0
+        with connect(self._db_url, self._schema) as conn:
+            return prune(conn, days, self._clock())
 
     def refresh_rollups(self) -> int:
         """Bring the rollups up to date with what was stored (both flavours)."""
