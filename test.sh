@@ -28,6 +28,15 @@ if compgen -G ".venv/lib/python3*/site-packages/urllib3_future.pth" >/dev/null; 
     "${PIP[@]}" --force-reinstall --no-deps urllib3
 fi
 
+# TimescaleDB for the tests' second storage flavour: built from its source into the
+# embedded PostgreSQL, once (cached in .cache/). Without a source (and without
+# ENVMON_TEST_TIMESCALEDB_URL naming a server) the TimescaleDB tests are skipped.
+if [ -n "${ENVMON_TEST_TIMESCALEDB_SOURCE:-}" ]; then
+    tools/build-timescaledb.sh "$ENVMON_TEST_TIMESCALEDB_SOURCE" .venv
+elif [ -z "${ENVMON_TEST_TIMESCALEDB_URL:-}" ]; then
+    echo "TimescaleDB tests will be skipped: set ENVMON_TEST_TIMESCALEDB_SOURCE to its source"
+fi
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

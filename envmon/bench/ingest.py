@@ -29,8 +29,8 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from envmon.bench.stats import machine
-from envmon.runtime.embedded import embedded_postgres, start_broker
-from envmon.runtime.servers import prepare_database
+from envmon.runtime.embedded import start_broker
+from envmon.runtime.servers import prepare_database, storage_database
 from ingest import topics
 from ingest.collector.decode import Accepted, Decoder
 from ingest.collector.service import Collector
@@ -207,11 +207,13 @@ def copy_rate(db_url: str, schema: str, n: int, batch_size: int) -> float:
 
 
 def bench_ingest(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="envmon-bench-") as tmp:
-        if settings.database.url is not None:
-            return _run(settings, settings.database.url.get_secret_value(), Path(tmp), args)
-        with embedded_postgres(Path(tmp) / "pg") as url:
-            return _run(settings, url, Path(tmp), args)
+    with (
+        tempfile.TemporaryDirectory(prefix="envmon-bench-") as tmp,
+        storage_database(settings, args.storage, Path(tmp)) as chosen,
+    ):
+        assert chosen.database.url is not None
+        result = _run(chosen, chosen.database.url.get_secret_value(), Path(tmp), args)
+        return {"storage": args.storage, **result}
 
 
 def _run(settings: Settings, db_url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:

@@ -38,6 +38,12 @@ def add_parser(sub: Subparsers) -> None:
     b.add_argument("--duration", type=positive, default=60.0, metavar="SECONDS")
     b.add_argument("--rate", type=positive, default=25_000.0, help="offered messages per second")
     b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument(
+        "--storage",
+        choices=("postgresql", "timescaledb"),
+        default="postgresql",
+        help="storage flavour (embedded unless ENVMON_DATABASE_URL is set)",
+    )
     b.set_defaults(func=cmd_ingest)
     r = bench.add_parser("rules", help="evaluation passes of the whole pack over the district")
     r.add_argument("--minutes", type=int, default=120, help="simulated minutes (default 120)")

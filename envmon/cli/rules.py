@@ -71,7 +71,11 @@ def cmd_test(settings: Settings, args: argparse.Namespace) -> int:
                 t0 = time.monotonic()
 
                 outcome = run_scenario(
-                    spec, url, rule_files=args.rules, on_progress=_progress(spec.name)
+                    spec,
+                    url,
+                    rule_files=args.rules,
+                    timescaledb=settings.database.timescaledb,
+                    on_progress=_progress(spec.name),
                 )
             except ScenarioError as exc:
                 print(f"FAIL {path}: {exc}")

@@ -74,9 +74,11 @@ def run_scenario(
     *,
     rule_files: Sequence[Path] = (),
     schema: str | None = None,
+    timescaledb: str = "off",
     on_progress: Callable[[datetime], None] | None = None,
 ) -> Outcome:
-    """Replay ``spec`` into a fresh schema and return the alert transitions it produced."""
+    """Replay ``spec`` into a fresh schema and return the alert transitions it produced
+    (``timescaledb``: the storage setting, auto | off | require)."""
     schema = schema or f"rules_test_{uuid.uuid4().hex[:10]}"
     district = load_registry()
     registry = subset(district, spec.devices)
@@ -86,7 +88,7 @@ def run_scenario(
             raise ScenarioError(f"rules: {missing} are not in the rule files")
         rules = [r for r in rules if r.id in spec.rules]
     rules = [r for r in rules if r.feed in spec.feeds]
-    migrate(db_url, schema, "off", SERVICE_MIGRATIONS)
+    migrate(db_url, schema, timescaledb, SERVICE_MIGRATIONS)
     end = spec.start + spec.duration
     sim = DistrictSimulator(
         registry,

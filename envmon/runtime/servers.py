@@ -12,8 +12,14 @@ from pathlib import Path
 
 import psycopg
 from psycopg.rows import TupleRow
+from pydantic import SecretStr
 
-from envmon.runtime.embedded import Broker, embedded_postgres, start_broker
+from envmon.runtime.embedded import (
+    Broker,
+    embedded_postgres,
+    embedded_timescaledb,
+    start_broker,
+)
 from ingest.backoff import Backoff
 from ingest.registry import Registry, load_registry, sync_registry
 from ingest.settings import Settings
@@ -125,3 +131,21 @@ def database_url(settings: Settings) -> Iterator[str]:
         embedded_postgres(Path(tmp) / "postgres") as url,
     ):
         yield url
+
+
+STORAGE_MODES = {"postgresql": "off", "timescaledb": "require"}
+
+
+@contextlib.contextmanager
+def storage_database(settings: Settings, storage: str, data_dir: Path) -> Iterator[Settings]:
+    """For a benchmark: the configured database, or an embedded one (TimescaleDB when
+    ``storage`` asks for it: built into the embedded PostgreSQL by
+    tools/build-timescaledb.sh), with the storage setting made to match ``storage``."""
+    database = settings.database.model_copy(update={"timescaledb": STORAGE_MODES[storage]})
+    if settings.database.url is not None:
+        yield settings.model_copy(update={"database": database})
+        return
+    start = embedded_timescaledb if storage == "timescaledb" else embedded_postgres
+    with start(data_dir / storage) as url:
+        database = database.model_copy(update={"url": SecretStr(url)})
+        yield settings.model_copy(update={"database": database})

@@ -18,7 +18,7 @@ from tests.fixtures.collectors import CollectorFactory, wait_until
 from tests.fixtures.receivers import HttpServer
 from tests.fixtures.servers import Database
 
-pytestmark = [pytest.mark.broker, pytest.mark.database]
+pytestmark = [pytest.mark.broker, pytest.mark.database, pytest.mark.both_flavours]
 
 RULES = """
 rules:

@@ -18,7 +18,7 @@ from services.rules.types import Observation, Subject, Verdict
 from tests.fixtures.receivers import HttpServer, Reply
 from tests.fixtures.servers import Database
 
-pytestmark = [pytest.mark.database]
+pytestmark = [pytest.mark.database, pytest.mark.both_flavours]
 T0 = datetime(2026, 11, 2, 2, tzinfo=UTC)
 
 

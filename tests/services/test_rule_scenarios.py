@@ -9,6 +9,7 @@ import pytest
 from envmon.replay import load_scenario, run_scenario
 from ingest.registry import load_registry
 from services.rules import default_pack, load_rules
+from tests.fixtures.servers import FLAVOURS, flavour_url, timescale_mode
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 FILES = sorted(SCENARIOS.glob("*.yaml"))
@@ -17,10 +18,14 @@ pytestmark = [pytest.mark.database]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("flavour", FLAVOURS)
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_scenario_gives_exactly_the_expected_alerts(path: Path, postgres_url: str) -> None:
+def test_scenario_gives_exactly_the_expected_alerts(
+    path: Path, flavour: str, request: pytest.FixtureRequest
+) -> None:
     spec = load_scenario(path)
-    outcome = run_scenario(spec, postgres_url)
+    url = flavour_url(request, flavour)
+    outcome = run_scenario(spec, url, timescaledb=timescale_mode(flavour))
     assert outcome.differences(spec.expect) == []
 
 
