@@ -41,8 +41,10 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from envmon.bench.fill import Fill, district_fill
+from envmon.bench.size import sizes
 from envmon.bench.stats import machine, percentile
 from envmon.runtime.embedded import free_port
+from envmon.runtime.servers import storage_database
 from ingest.feeds import FEEDS, LOCAL_TZ
 from ingest.registry import Registry, load_registry
 from ingest.settings import Settings
@@ -50,22 +52,33 @@ from ingest.storage.migrate import connect
 
 log = logging.getLogger(__name__)
 WARMUP = 40
-TARGET_MS = {"latest": 50, "series_raw_1d": 150, "series_hour_90d": 150, "kpi": 150}
+TARGET_MS = {
+    "latest": 50,
+    "series_raw_1d": 150,
+    "series_hour_1d": 150,
+    "series_hour_90d": 150,
+    "kpi": 150,
+}
 
 
 def bench_api(settings: Settings, args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    if settings.database.url is not None:
-        return _run(settings.database.url.get_secret_value(), settings, args)
-    from envmon.runtime.embedded import embedded_postgres  # noqa: PLC0415
-
-    # Kept between runs, with the fill in it.
-    with embedded_postgres(data_dir / "bench-api" / "postgres") as url:
-        return _run(url, settings, args)
+    # An embedded server is kept between runs, with the fill in it.
+    with storage_database(settings, args.storage, data_dir / "bench-api") as chosen:
+        assert chosen.database.url is not None
+        result = _run(chosen.database.url.get_secret_value(), chosen, args)
+        return {"storage": args.storage, **result}
 
 
 def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
-    fill = district_fill(db_url, args.schema, args.days, args.seed, refill=args.refill)
+    fill = district_fill(
+        db_url,
+        args.schema,
+        args.days,
+        args.seed,
+        refill=args.refill,
+        timescaledb=settings.database.timescaledb,
+    )
     with connect(db_url, args.schema) as conn:
         key = _bench_key(conn)
     registry = load_registry()
@@ -101,6 +114,8 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
             + (f"  (target p95 < {TARGET_MS[group]} ms)" if group in TARGET_MS else ""),
             file=sys.stderr,
         )
+    with connect(db_url, args.schema) as conn:
+        result["feed_tables"] = sizes(conn)
     result["machine"] = machine()
     return result
 
@@ -141,6 +156,7 @@ def _requests(registry: Registry, fill: Fill, n: int, rng: random.Random) -> dic
     return {
         "latest": [f"/api/v1/devices/{rng.choice(devices)}" for _ in range(n)],
         "series_raw_1d": series(timedelta(days=1), "raw"),
+        "series_hour_1d": series(timedelta(days=1), "hour"),
         "series_hour_90d": series(timedelta(days=90), "hour"),
         "kpi": [kpis[i % len(kpis)] for i in range(n)],
     }

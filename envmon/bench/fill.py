@@ -31,8 +31,9 @@ from envmon.bench.ingest import stored_rows
 from envmon.replay import StoredReplay
 from ingest.feeds import KINDS
 from ingest.registry import load_registry
-from ingest.storage.migrate import connect, migrate
-from ingest.storage.rollups import ROLLUPS, record_pending, refresh_pending
+from ingest.storage.maintain import refresh_rollups
+from ingest.storage.migrate import connect, flavour, migrate
+from ingest.storage.rollups import ROLLUPS, record_pending
 from services.standards.hj633 import hourly_aqi
 from services.statistics.air import HOUR_SAMPLES, hourly_means, store_aqi
 from services.storage import MIGRATIONS as SERVICE_MIGRATIONS
@@ -58,15 +59,18 @@ class Fill:
     reused: bool
 
 
-def district_fill(db_url: str, schema: str, days: int, seed: int, *, refill: bool) -> Fill:
-    """The schema's fill when it matches (``days``, ``seed``), else a fresh one."""
+def district_fill(
+    db_url: str, schema: str, days: int, seed: int, *, refill: bool, timescaledb: str = "off"
+) -> Fill:
+    """The schema's fill when it matches (``days``, ``seed``), else a fresh one
+    (``timescaledb``: the storage setting, auto | off | require)."""
     if not refill and (kept := _kept_fill(db_url, schema, days, seed)) is not None:
         log.info("reusing the fill of %s (%d days, %s rows)", kept.end, days, f"{kept.rows:,}")
-        migrate(db_url, schema, "off", SERVICE_MIGRATIONS)  # migrations added since
+        migrate(db_url, schema, timescaledb, SERVICE_MIGRATIONS)  # migrations added since
         return kept
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    migrate(db_url, schema, "off", SERVICE_MIGRATIONS)
+    migrate(db_url, schema, timescaledb, SERVICE_MIGRATIONS)
     began = time.monotonic()
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
@@ -74,8 +78,8 @@ def district_fill(db_url: str, schema: str, days: int, seed: int, *, refill: boo
     with connect(db_url, schema, autocommit=True) as conn:
         _repeat_rsu_rows(conn, start, end)
         log.info("computing the hourly and daily rollups ...")
-        refresh_pending(conn)
-        _extend_rollups(conn, start, days)
+        refresh_rollups(db_url, schema, datetime.now(UTC))
+        _extend_rollups(conn, start, days, timescale=flavour(conn) == "timescaledb")
         _store_aqi(conn, start, end)
         log.info("analysing the tables ...")
         conn.execute("ANALYZE")
@@ -154,7 +158,9 @@ def _repeat_rsu_rows(conn: psycopg.Connection[TupleRow], start: datetime, end: d
             " received_at + k * %(step)s, {cols}"
             " FROM repeat_base CROSS JOIN generate_series(%(k0)s::int, %(k1)s::int) AS k"
         ).format(t=sql.Identifier(table), cols=cols)
-        with _indexes_rebuilt_after(conn, table):
+        # A hypertable's indexes live on its chunks: it is loaded with them.
+        plain = flavour(conn) == "postgresql"
+        with _indexes_rebuilt_after(conn, table) if plain else contextlib.nullcontext():
             for k0 in range(1, repeats, REPEAT_CHUNK):
                 k1 = min(repeats - 1, k0 + REPEAT_CHUNK - 1)
                 conn.execute(insert, {"step": BASE, "k0": k0, "k1": k1})
@@ -207,22 +213,27 @@ def _indexes_rebuilt_after(conn: psycopg.Connection[TupleRow], table: str) -> It
         conn.execute(sql.SQL(definition))  # as pg_indexes gave it
 
 
-def _extend_rollups(conn: psycopg.Connection[TupleRow], start: datetime, days: int) -> None:
-    """Copy the filled days' rollups back in time until they cover ``ROLLUP_DAYS``."""
+def _extend_rollups(
+    conn: psycopg.Connection[TupleRow], start: datetime, days: int, *, timescale: bool
+) -> None:
+    """Copy the filled days' rollups back in time until they cover ``ROLLUP_DAYS``.
+
+    On TimescaleDB the copies go into the continuous aggregates' materialization
+    hypertables, below their watermark, where the views read materialized buckets (a
+    shortcut of this benchmark's: nothing else writes there)."""
     copies = math.ceil(ROLLUP_DAYS / days) - 1
     if copies <= 0:
         return
     log.info("extending the rollups back to %d days ...", ROLLUP_DAYS)
     for r in ROLLUPS:
         cols = [c for c, _ in r.column_types()]
-        for table in (r.hourly, r.daily):
+        for name in (r.hourly, r.daily):
+            table = _materialization(conn, name) if timescale else sql.Identifier(name)
             # A day bucket that began before the fill holds part of a day; copies of
             # whole buckets take its place.
-            conn.execute(
-                sql.SQL("DELETE FROM {} WHERE bucket < %s").format(sql.Identifier(table)),
-                (start,),
-            )
-            with _indexes_rebuilt_after(conn, table):
+            conn.execute(sql.SQL("DELETE FROM {} WHERE bucket < %s").format(table), (start,))
+            rebuilt = contextlib.nullcontext() if timescale else _indexes_rebuilt_after(conn, name)
+            with rebuilt:
                 conn.execute(
                     sql.SQL(
                         "INSERT INTO {t} (bucket, device_id, {cols})"
@@ -230,12 +241,23 @@ def _extend_rollups(conn: psycopg.Connection[TupleRow], start: datetime, days: i
                         " FROM {t} r CROSS JOIN generate_series(1, %(copies)s::int) AS k"
                         " WHERE r.bucket >= %(start)s"
                     ).format(
-                        t=sql.Identifier(table),
+                        t=table,
                         cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
                         rcols=sql.SQL(", ").join(sql.Identifier("r", c) for c in cols),
                     ),
                     {"span": timedelta(days=days), "copies": copies, "start": start},
                 )
+
+
+def _materialization(conn: psycopg.Connection[TupleRow], view: str) -> sql.Composable:
+    row = conn.execute(
+        "SELECT materialization_hypertable_schema, materialization_hypertable_name"
+        " FROM timescaledb_information.continuous_aggregates"
+        " WHERE view_schema = current_schema() AND view_name = %s",
+        (view,),
+    ).fetchone()
+    assert row is not None, view
+    return sql.Identifier(str(row[0]), str(row[1]))
 
 
 def _store_aqi(conn: psycopg.Connection[TupleRow], start: datetime, end: datetime) -> None:

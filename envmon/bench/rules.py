@@ -47,7 +47,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(minutes=args.minutes)
     sim = DistrictSimulator(registry, args.seed, (), 0.0, run_window=(start, end))
-    migrate(db_url, schema, "off", SERVICE_MIGRATIONS)
+    migrate(db_url, schema, settings.database.timescaledb, SERVICE_MIGRATIONS)
     now = start
     replay = StoredReplay(db_url, schema, registry, sim)
     passes: list[float] = []

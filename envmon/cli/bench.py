@@ -57,4 +57,10 @@ def add_parser(sub: Subparsers) -> None:
     a.add_argument("--seed", type=int, default=1)
     a.add_argument("--schema", default="bench_api", help="where the fill is kept")
     a.add_argument("--refill", action="store_true", help="fill again even if a fill is kept")
+    a.add_argument(
+        "--storage",
+        choices=("postgresql", "timescaledb"),
+        default="postgresql",
+        help="storage flavour (embedded unless ENVMON_DATABASE_URL is set)",
+    )
     a.set_defaults(func=cmd_api)
