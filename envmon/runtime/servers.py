@@ -75,6 +75,7 @@ def prepare_database(
     with connect(db_url, schema) as conn:
         sync_registry(conn, registry)
         storage_checks(conn, str(done["flavour"]), settings.database.raw_retention_days)
+        conn.commit()
     log.info(
         "database ready: schema %s, %s, migrations applied now %s",
         schema,
@@ -88,10 +89,22 @@ def storage_checks(conn: psycopg.Connection[TupleRow], flavour: str, retention: 
     """At start: the retention setting applied, and on TimescaleDB the background workers
     its policy jobs need compared with the server's (a warning with the numbers to set)."""
     retention_reconcile(conn, flavour, retention)
-    if flavour == "timescaledb":
-        needs = timescale.workers(conn)
-        if needs.short:
-            log.warning("%s", needs.advice())
+    if flavour != "timescaledb":
+        return
+    needs = timescale.workers(conn)
+    if needs.short:
+        log.warning("%s", needs.advice())
+    where = timescale.status(conn).installed_in
+    row = conn.execute("SELECT current_schema()").fetchone()
+    if row is not None and where == row[0]:
+        log.warning(
+            "the timescaledb extension was created inside this schema (%s) by an earlier"
+            " release: DROP SCHEMA %s CASCADE would drop TimescaleDB and every other"
+            " schema's hypertables with it. It cannot be moved in place: dump the"
+            " database, create the extension in public in a new one, and restore",
+            where,
+            where,
+        )
 
 
 @contextlib.contextmanager

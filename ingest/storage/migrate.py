@@ -13,6 +13,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from ingest.storage import rollups, timescale
+from ingest.storage.errors import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def _rollups(conn: psycopg.Connection[TupleRow], use_timescale: bool) -> None:
             with conn.transaction():  # a savepoint: the error below keeps its cause
                 timescale.install(conn)
         except (psycopg.Error, timescale.TimescaleSetupError) as exc:
+            if isinstance(exc, psycopg.Error) and is_transient(exc):
+                raise  # the server went away or a lock timed out: the caller retries
             raise MigrationError(
                 f"TimescaleDB setup failed ({type(exc).__name__}: {str(exc).strip()});"
                 " nothing of it was kept: fix the server and start again, or set"

@@ -17,16 +17,32 @@ from psycopg.rows import TupleRow
 
 from ingest.feeds import KINDS
 from ingest.storage import timescale
+from ingest.storage.migrate import MIGRATE_LOCK
 
 log = logging.getLogger(__name__)
 DELETE_BATCH = 50_000
 
 
 def reconcile(conn: psycopg.Connection[TupleRow], flavour: str, days: int | None) -> None:
-    """TimescaleDB: the retention policy of every feed table made to match ``days``."""
+    """TimescaleDB: the retention policy of every feed table made to match ``days`` (in
+    the caller's transaction, under the migration lock: services starting together do
+    it once), and the aggregates' policies kept off the time whose raw rows are dropped."""
     if flavour != "timescaledb":
         return
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+    want = None if days is None else timedelta(days=days)
+    have = {
+        str(table): drop_after
+        for table, drop_after in conn.execute(
+            "SELECT hypertable_name, (config->>'drop_after')::interval"
+            " FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'"
+            " AND hypertable_schema = current_schema()"
+        ).fetchall()
+    }
+    if all(have.get(k.table) == want for k in KINDS):
+        return
     ext = timescale.extension_schema(conn)
+    timescale.set_policies(conn, ext, days)
     for k in KINDS:
         table = sql.Literal(k.table)
         conn.execute(

@@ -210,6 +210,20 @@ def _buckets(
     return sorted(out)
 
 
+def read_pending(
+    conn: psycopg.Connection[TupleRow],
+) -> dict[str, tuple[list[int], list[tuple[datetime, datetime]]]]:
+    """The ranges recorded so far, by table, with their ids (to delete once handled)."""
+    rows = conn.execute("SELECT id, table_name, lo, hi FROM rollup_pending ORDER BY id").fetchall()
+    by_table: dict[str, tuple[list[int], list[tuple[datetime, datetime]]]] = {}
+    for row_id, table, lo, hi in rows:
+        ids, ranges = by_table.setdefault(table, ([], []))
+        ids.append(row_id)
+        if table in ROLLUP_BY_TABLE:
+            ranges.append((lo, hi))
+    return by_table
+
+
 def take_pending(conn: psycopg.Connection[TupleRow]) -> dict[str, list[tuple[datetime, datetime]]]:
     """The ranges recorded since the last take, by table, removed from ``rollup_pending``
     (in the caller's transaction, or at once on an autocommit connection)."""

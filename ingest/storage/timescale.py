@@ -36,7 +36,7 @@ from ingest.storage.rollups import (
     LOCK_NAME,
     ROLLUPS,
     floor_to,
-    take_pending,
+    read_pending,
 )
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,15 @@ def status(conn: psycopg.Connection[TupleRow]) -> Status:
     installed = conn.execute(
         "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'timescaledb'"
     ).fetchone()
-    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
-    libraries = {p.strip().strip('"') for p in str(preload[0] if preload else "").split(",")}
+    # shared_preload_libraries is readable by superusers only; a setting the preloaded
+    # library defines is typed (a bare entry in postgresql.conf would read as a string).
+    defined = conn.execute(
+        "SELECT vartype FROM pg_settings WHERE name = 'timescaledb.max_background_workers'"
+    ).fetchone()
     return Status(
         available=available is not None,
         installed_in=str(installed[0]) if installed else None,
-        preloaded="timescaledb" in libraries,
+        preloaded=defined is not None and defined[0] == "integer",
     )
 
 
@@ -95,11 +98,19 @@ def extension_schema(conn: psycopg.Connection[TupleRow]) -> str:
         raise TimescaleSetupError(not_preloaded_message(st))
     if st.installed_in is not None:
         return st.installed_in
-    conn.execute(
-        sql.SQL("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA {}").format(
-            sql.Identifier(EXTENSION_SCHEMA)
-        )
-    )
+    try:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA {}").format(
+                    sql.Identifier(EXTENSION_SCHEMA)
+                )
+            )
+    except psycopg.errors.InsufficientPrivilege:
+        raise TimescaleSetupError(
+            f"this role may not create the timescaledb extension in schema {EXTENSION_SCHEMA}:"
+            f" have the database owner run CREATE EXTENSION timescaledb SCHEMA"
+            f" {EXTENSION_SCHEMA}, or GRANT CREATE ON SCHEMA {EXTENSION_SCHEMA} to it"
+        ) from None
     return EXTENSION_SCHEMA
 
 
@@ -150,8 +161,13 @@ def install(conn: psycopg.Connection[TupleRow]) -> None:
     set_policies(conn, ext)
 
 
-def set_policies(conn: psycopg.Connection[TupleRow], ext: str) -> None:
-    """The continuous-aggregate policies: closed buckets only, over the whole history."""
+def set_policies(
+    conn: psycopg.Connection[TupleRow], ext: str, retention_days: int | None = None
+) -> None:
+    """The continuous-aggregate policies: closed buckets only, over the whole history —
+    or, with a raw-row retention, only where raw rows are kept: TimescaleDB logs dropped
+    chunks as changed, and refreshing them would empty the rollups of that time."""
+    start = None if retention_days is None else timedelta(days=max(retention_days - 1, 1))
     for r in ROLLUPS:
         for name, (end, every) in ((r.hourly, HOURLY_POLICY), (r.daily, DAILY_POLICY)):
             conn.execute(
@@ -161,14 +177,15 @@ def set_policies(conn: psycopg.Connection[TupleRow], ext: str) -> None:
             )
             conn.execute(
                 sql.SQL(
-                    "SELECT {}({}, start_offset => NULL, end_offset => INTERVAL {},"
+                    "SELECT {}({}, start_offset => %s::interval, end_offset => INTERVAL {},"
                     " schedule_interval => INTERVAL {})"
                 ).format(
                     _fn(ext, "add_continuous_aggregate_policy"),
                     sql.Literal(name),
                     sql.Literal(end),
                     sql.Literal(every),
-                )
+                ),
+                (start,),
             )
 
 
@@ -196,10 +213,17 @@ def refresh_pending(conn: psycopg.Connection[TupleRow], now: datetime) -> int:
     if not lock or not lock[0]:
         return 0  # another maintainer is at it
     try:
-        # Taken at once: a refresh that fails later is caught up by the policies, which
-        # re-aggregate from TimescaleDB's own invalidation log.
-        pending = take_pending(conn)
-        return sum(refresh_closed(conn, t, ranges, now) for t, ranges in pending.items())
+        done = 0
+        for table, (ids, ranges) in read_pending(conn).items():
+            try:
+                done += refresh_closed(conn, table, ranges, now)
+            except psycopg.errors.LockNotAvailable:
+                # A policy is refreshing this aggregate (TimescaleDB refuses overlapping
+                # refreshes): the ranges stay for the next pass.
+                log.info("%s: a policy refresh is running; its late ranges wait", table)
+                continue
+            conn.execute("DELETE FROM rollup_pending WHERE id = ANY(%s)", (ids,))
+        return done
     finally:
         conn.execute(
             "SELECT pg_advisory_unlock(hashtextextended(%s || current_schema(), 0))",
@@ -265,19 +289,6 @@ def _installed_schema(conn: psycopg.Connection[TupleRow]) -> str:
     return str(row[0])
 
 
-def refresh_all(url: str, schema: str) -> None:
-    """Bring every continuous aggregate up to date now (autocommit: not in a transaction)."""
-    with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
-        ext = _installed_schema(conn)
-        for r in ROLLUPS:
-            for name in (r.hourly, r.daily):
-                conn.execute(
-                    sql.SQL("CALL {}({}, NULL, NULL)").format(
-                        _fn(ext, "refresh_continuous_aggregate"), sql.Literal(name)
-                    )
-                )
-
-
 @dataclass(frozen=True)
 class Workers:
     """The background workers a database's policy jobs need, against what is configured."""
@@ -304,21 +315,21 @@ class Workers:
         )
 
     def advice(self) -> str:
+        background = max(self.max_background_workers, self.needed_background)
+        processes = max(self.max_worker_processes, background + self.max_parallel_workers + 3)
         return (
             f"{self.jobs} TimescaleDB policy jobs in this database, but"
             f" timescaledb.max_background_workers = {self.max_background_workers} and"
             f" max_worker_processes = {self.max_worker_processes}: jobs will fail to start"
             ' ("failed to start a background worker") and run late. Set'
-            f" timescaledb.max_background_workers = {self.needed_background} and"
-            f" max_worker_processes = {self.needed_processes} (background workers +"
+            f" timescaledb.max_background_workers = {background} and"
+            f" max_worker_processes = {processes} (background workers +"
             f" max_parallel_workers {self.max_parallel_workers} + 3) in postgresql.conf and"
             " restart PostgreSQL"
         )
 
 
 def workers(conn: psycopg.Connection[TupleRow]) -> Workers:
-    ext = _installed_schema(conn)
-    del ext  # the information views live in their own fixed schema
     jobs = conn.execute(
         "SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL"
     ).fetchone()
