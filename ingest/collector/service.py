@@ -79,7 +79,7 @@ class Collector:
         )
         self._decoder: Decoder | None = None
         self._receiver: MqttReceiver | None = None
-        self._last_rollup = 0.0
+        self._last_rollup = time.monotonic()  # the first pass one interval after the start
         self._started = False
         self.watch = watch or LoopWatch()
         self._health = LoopHealth(
