@@ -62,6 +62,7 @@ def _migrations() -> list[Migration]:
     out.append(sql_migration("ingest.storage", 5, "device_latest", "0005_device_latest.sql"))
     out.append(sql_migration("ingest.storage", 6, "dead_letter_ts", "0006_dead_letter_ts.sql"))
     out.append(sql_migration("ingest.storage", 7, "loop_health", "0007_loop_health.sql"))
+    out.append(sql_migration("ingest.storage", 20, "data_flags", "0020_data_flags.sql"))
     return out
 
 
