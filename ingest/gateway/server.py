@@ -33,7 +33,7 @@ class Gateway:
     def __init__(
         self, settings: Settings, registry: Registry, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._settings = settings
+        self.settings = settings
         self._clock = clock
         self.directory = Directory(registry)
         self.stats = GatewayStats()
@@ -45,6 +45,27 @@ class Gateway:
     def dead_letters_dropped(self) -> int:
         return self._dead.dropped if self._dead is not None else 0
 
+    @property
+    def published_messages(self) -> int:
+        """Messages the broker acknowledged: readings and dead letters."""
+        return self._publisher.confirmed if self._publisher is not None else 0
+
+    async def drained(self) -> bool:
+        """Wait (``flush_timeout_s`` at most) until no dead letter waits for the broker."""
+        if self._dead is None:
+            return True
+        try:
+            async with asyncio.timeout(self.settings.hj212.flush_timeout_s):
+                await self._dead.empty.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def broker_ready(self) -> None:
+        """Until the gateway (serving) is connected to the broker."""
+        assert self._publisher is not None, "not serving"
+        await self._publisher.connected.wait()
+
     def broker_connected(self) -> bool:
         return self._publisher is not None and self._publisher.connected.is_set()
 
@@ -52,9 +73,9 @@ class Gateway:
         self, stop: asyncio.Event, ready: Callable[[tuple[str, int]], None] | None = None
     ) -> GatewayStats:
         """Serve loggers until ``stop`` is set; ``ready`` gets the address listened on."""
-        cfg = self._settings.hj212
-        root = self._settings.mqtt.topic_root
-        publisher = Publisher(self._settings.mqtt, cfg.gateway_id, timeout_s=cfg.publish_timeout_s)
+        cfg = self.settings.hj212
+        root = self.settings.mqtt.topic_root
+        publisher = Publisher(self.settings.mqtt, cfg.gateway_id, timeout_s=cfg.publish_timeout_s)
         dead = DeadLetters(publisher, cfg.gateway_id, root, cfg.dead_letter_backlog)
         self._publisher, self._dead = publisher, dead
         ctx = Context(cfg, self.directory, publisher, dead, root, self._clock, self.stats)
@@ -88,10 +109,7 @@ class Gateway:
                 for task in list(sessions):
                     task.cancel()
                 await server.wait_closed()
-                try:
-                    async with asyncio.timeout(cfg.flush_timeout_s):
-                        await dead.empty.wait()
-                except TimeoutError:
+                if not await self.drained():
                     log.warning("%d dead letters not published at stop", len(dead))
                 mqtt.cancel()
                 relay.cancel()

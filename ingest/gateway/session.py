@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ingest.edge import EdgeDeadLetter
+from ingest.edge import MAX_RAW, EdgeDeadLetter
 from ingest.gateway.directory import Directory, Logger
 from ingest.gateway.publisher import DeadLetters, Publisher, PublishError
 from ingest.gateway.readings import Refused, build_reading
@@ -91,6 +91,7 @@ class Session:
         self._logger: Logger | None = None  # the logger of the last packet served
         self._valid = 0
         self._garbage_bytes = 0
+        self._held: tuple[Fault, bytearray] | None = None  # garbage since the last frame
 
     async def run(self) -> None:
         stats = self._ctx.stats
@@ -105,6 +106,7 @@ class Session:
             stats.session_errors += 1
             log.exception("session with %s failed; closing it", self.peer)
         finally:
+            self._flush_garbage()
             stats.open -= 1
             self._writer.close()
             with contextlib.suppress(ConnectionError, OSError):
@@ -129,6 +131,7 @@ class Session:
             if not chunk:
                 return
             if self._valid == 0 and self._garbage_bytes >= cfg.garbage_limit_bytes:
+                self._flush_garbage()
                 self._ctx.stats.closed_for_garbage += 1
                 log.warning("closing %s: %d bytes and no packet", self.peer, self._garbage_bytes)
                 return
@@ -136,11 +139,26 @@ class Session:
     # -- refusals ----------------------------------------------------------------------
 
     def _garbage(self, g: Garbage) -> None:
+        """Garbage is held until the next frame: bytes that start no frame join the span
+        before them, so one span between two frames is one dead letter however TCP cut it."""
         self._garbage_bytes += len(g.data)
+        held = self._held
+        if held is not None and g.reason is Fault.NO_HEADER and len(held[1]) < MAX_RAW:
+            held[1].extend(g.data)
+            return
+        self._flush_garbage()
+        self._held = (g.reason, bytearray(g.data))
+
+    def _flush_garbage(self) -> None:
+        if self._held is None:
+            return
+        reason, data = self._held
+        self._held = None
         self._ctx.stats.garbage += 1
-        seen = decode_packet(g.data, ACCEPT_ANY)  # what can be read of it, for the record
-        detail = seen.detail if seen.error is g.reason and seen.detail else None
-        self._dead(g.reason, g.data, seen.mn, detail or f"{len(g.data)} bytes that are no frame")
+        raw = bytes(data)
+        seen = decode_packet(raw, ACCEPT_ANY)  # what can be read of it, for the record
+        detail = seen.detail if seen.error is reason and seen.detail else None
+        self._dead(reason, raw, seen.mn, detail or f"{len(raw)} bytes that are no frame")
 
     def _dead(
         self,
@@ -182,6 +200,7 @@ class Session:
 
     async def _frame(self, frame: Frame) -> None:
         ctx = self._ctx
+        self._flush_garbage()
         ctx.stats.received += 1
         d = decode_frame(frame, ACCEPT_ANY)
         p = d.packet
