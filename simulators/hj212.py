@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 
 Sample = Callable[[str, str, datetime, int], Payload]  # device, kind, ts, seq → payload
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-HISTORY = {"2051": timedelta(minutes=10), "2061": HOUR, "2031": DAY}
+UPLOAD_QN_MS = {"2011": 0, "2051": 1, "2061": 2, "2031": 3}
+HISTORY = frozenset({"2051", "2061", "2031"})  # the uploads a history request may ask for
 READ_TICK_S = 0.1
 
 
@@ -144,13 +145,27 @@ class SimulatedLogger:
             if send >= start:
                 yield send, cn, data_time
 
-    def upload(self, cn: str, data_time: datetime, k: int = 0, *, ack: bool = True) -> Packet:
-        span = HISTORY.get(cn, timedelta(0))
-        payload = self._sample(self.profile.device_id, "reading", data_time + span / 2, 0)
-        if cn != "2011":
-            payload = payload.model_copy(update={"ts": data_time})
+    def period(self, cn: str) -> timedelta:
+        """The span an upload's values cover: none for real-time data."""
+        if cn == "2051":
+            return timedelta(seconds=self.profile.cfg.interval_s)
+        return {"2061": HOUR, "2031": DAY}.get(cn, timedelta(0))
+
+    def payload_for(self, cn: str, data_time: datetime) -> Payload:
+        """The values of upload ``cn`` for ``data_time``: the sample in the middle of the
+        period it covers, dated at its start (the DataTime of period data)."""
+        middle = data_time + self.period(cn) / 2
+        payload = self._sample(self.profile.device_id, "reading", middle, 0)
+        return payload if cn == "2011" else payload.model_copy(update={"ts": data_time})
+
+    def upload(self, cn: str, data_time: datetime, *, ack: bool = True) -> Packet:
+        """Upload ``cn`` of ``data_time``. Its QN is the DataTime plus a millisecond per kind
+        of upload: the hourly data of 10:00 goes out with the reading of 11:00, and a QN
+        names one upload (it is what its 9014 answers)."""
+        payload = self.payload_for(cn, data_time)
         items = self.profile.items(payload, cn, self._opt.seed)
-        packet = self.profile.packet(cn, data_time, items, qn_for(data_time, k))
+        qn = qn_for(data_time, UPLOAD_QN_MS.get(cn, 9))
+        packet = self.profile.packet(cn, data_time, items, qn)
         if ack or packet.flag is None:
             return packet
         return replace(packet, flag=packet.flag & ~1)
@@ -175,6 +190,8 @@ class SimulatedLogger:
     async def _new_upload(self, cn: str, data_time: datetime) -> None:
         good = self.upload(cn, data_time)
         d, qn = self.profile.device_id, good.qn or ""
+        if qn in self.pending:  # a bug here would lose an upload silently
+            raise RuntimeError(f"{d}: QN {qn} names an upload still waiting for its 9014")
         parts = [good]
         if unit(self._opt.seed, d, qn, "split") < self._opt.split_packet_rate:
             parts = split(good, 2)
@@ -182,14 +199,13 @@ class SimulatedLogger:
         online = self._writer is not None
         self.pending[qn] = _Pending(cn, frames, time.monotonic() if online else None)
         self.stats.sent[cn] += 1
-        extra: list[bytes] = []
-        if cn == self.profile.cfg.readings_cn:
-            draw = unit(self._opt.seed, d, qn, "malformed")
-            if draw < self._opt.malformed_rate:
-                reason = MALFORMED[int(unit(self._opt.seed, d, qn, "which") * len(MALFORMED))]
-                extra.append(malformed(self.profile, good, reason, draw))
-                self.stats.malformed[reason] += 1
-        await self._write(extra + frames)
+        draw = unit(self._opt.seed, d, qn, "malformed")
+        if cn != self.profile.cfg.readings_cn or draw >= self._opt.malformed_rate:
+            await self._write(frames)
+            return
+        reason = MALFORMED[int(unit(self._opt.seed, d, qn, "which") * len(MALFORMED))]
+        if await self._write([malformed(self.profile, good, reason, draw), *frames]):
+            self.stats.malformed[reason] += 1  # counted once on the wire
 
     def _finished(self, stop: asyncio.Event, deadline: list[float]) -> bool:
         if not (self._produced.is_set() or stop.is_set()):
@@ -291,31 +307,41 @@ class SimulatedLogger:
         elif history:
             a, b = parse_time(begin or "").at, parse_time(end or "").at
             if a is not None and b is not None:
-                for k, at in enumerate(periods(a, b + timedelta(seconds=1), HISTORY[p.cn])):
-                    out.append(replace(self.upload(p.cn, at, k, ack=False), qn=p.qn))
+                step = self.period(p.cn)
+                out.extend(
+                    replace(self.upload(p.cn, at, ack=False), qn=p.qn)
+                    for at in periods(a, b + timedelta(seconds=1), step)
+                )
                 self.stats.history_answers += 1
         if known:
             out.append(self.profile.reply(p, "9012", {"ExeRtn": "1"}))
         await self._write([self.profile.frame(x) for x in out])
 
-    async def _write(self, frames: list[bytes]) -> None:
+    async def _write(self, frames: list[bytes]) -> bool:
         """Queued frames in one write, some of them in two pieces; dropped when offline
-        (what needs a reply is still pending and goes again on the next connection)."""
+        (what needs a reply is still pending and goes again on the next connection).
+        True once written."""
         if not frames:
-            return
+            return True
         async with self._lock:
             writer = self._writer
             if writer is None:
-                return
+                return False
             data = b"".join(frames)
             cut = int(unit(self._opt.seed, self.profile.device_id, data[:64], "cut") * len(data))
-            if unit(self._opt.seed, data, "halves") < self._opt.split_write_rate and cut > 0:
-                writer.write(data[:cut])
+            try:
+                if unit(self._opt.seed, data, "halves") < self._opt.split_write_rate and cut > 0:
+                    writer.write(data[:cut])
+                    await writer.drain()
+                    await asyncio.sleep(0.002)
+                    data = data[cut:]
+                writer.write(data)
                 await writer.drain()
-                await asyncio.sleep(0.002)
-                data = data[cut:]
-            writer.write(data)
-            await writer.drain()
+            except (ConnectionError, OSError) as exc:  # the reader sees it too and reconnects
+                log.debug("%s: write failed (%s)", self.profile.device_id, exc)
+                writer.close()
+                return False
+        return True
 
 
 def _stream(

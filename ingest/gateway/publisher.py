@@ -6,6 +6,14 @@ PUBACK, or no PUBACK within the timeout. The session sends its 9014 only after e
 reading of the packet returned, so an unconfirmed reading is never acknowledged to the
 logger, which then sends it again.
 
+A PUBACK is not always good news: an MQTT v5 broker acknowledges a message nobody is
+subscribed to with reason 0x10 "No matching subscribers" and drops it. Mosquitto 2.0
+does so after a restart until the collectors subscribe again, since it does not restore
+shared subscriptions from its persistence file; such a PUBACK (and any failure code)
+counts as not confirmed. aiomqtt does not hand the reason code over, so
+:class:`_ConfirmingClient` reads it with a few aiomqtt internals, checked at import
+(aiomqtt is pinned to the 2.x line they were written against).
+
 The connection is kept by :meth:`Publisher.run`: it connects (a fresh client each time,
 so nothing queued for a lost connection is sent twice behind our back), waits until the
 connection drops, and reconnects with capped, jittered backoff. The gateway only
@@ -23,6 +31,9 @@ import uuid
 from collections import deque
 
 import aiomqtt
+from paho.mqtt.client import MQTT_ERR_SUCCESS, Client, MQTTMessageInfo
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.backoff import Backoff
 from ingest.edge import EdgeDeadLetter, dead_letter_topic
@@ -31,8 +42,67 @@ from ingest.settings import MqttSettings
 log = logging.getLogger(__name__)
 
 
+NO_MATCHING_SUBSCRIBERS = 0x10
+_INTERNALS = ("_on_publish", "_pending_call", "_wait_for")  # methods of aiomqtt.Client
+_STATE = ("_client", "_pending_publishes")  # attributes of an instance
+
+
 class PublishError(ConnectionError):
     """The broker did not acknowledge a publish."""
+
+
+class AiomqttInternalsError(ImportError):
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"aiomqtt lacks what ingest/gateway/publisher.py uses: {', '.join(missing)};"
+            " install the aiomqtt release pinned in pyproject.toml"
+        )
+
+
+def check_aiomqtt_internals() -> None:
+    missing = [f"Client.{n}" for n in _INTERNALS if not callable(getattr(aiomqtt.Client, n, None))]
+    if missing:
+        raise AiomqttInternalsError(missing)
+
+
+check_aiomqtt_internals()
+
+
+class _ConfirmingClient(aiomqtt.Client):
+    """aiomqtt's client with a QoS 1 publish that returns the PUBACK's reason code."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        missing = [f"Client.{n}" for n in _STATE if not hasattr(self, n)]
+        if missing:
+            raise AiomqttInternalsError(missing)
+        self._reasons: dict[int, ReasonCode] = {}
+
+    def _on_publish(
+        self, client: Client, userdata: object, mid: int, reason: ReasonCode, props: Properties
+    ) -> None:
+        self._reasons[mid] = reason
+        super()._on_publish(client, userdata, mid, reason, props)
+
+    async def publish_qos1(self, topic: str, payload: bytes) -> ReasonCode | None:
+        """Publish and wait for the PUBACK; its reason code (None over MQTT 3.1.1)."""
+        info: MQTTMessageInfo = self._client.publish(topic, payload, 1)
+        if info.rc != MQTT_ERR_SUCCESS:
+            raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+        if not info.is_published():
+            confirmed = asyncio.Event()
+            with self._pending_call(info.mid, confirmed, self._pending_publishes):
+                await self._wait_for(confirmed.wait(), timeout=None)
+        return self._reasons.pop(info.mid, None)
+
+
+def refusal(reason: ReasonCode | None) -> str | None:
+    """Why a PUBACK does not make the message safe, or None when it does."""
+    if reason is None:
+        return None
+    if reason.is_failure or reason.value == NO_MATCHING_SUBSCRIBERS:
+        return f"the broker answered {reason} (the message is not kept)"
+    return None
 
 
 class Publisher:
@@ -40,7 +110,7 @@ class Publisher:
         self._settings = settings
         self._name = name
         self._timeout = timeout_s
-        self._client: aiomqtt.Client | None = None
+        self._client: _ConfirmingClient | None = None
         self._lost = asyncio.Event()  # set when the current connection is gone
         self._lost.set()
         self.connected = asyncio.Event()
@@ -56,7 +126,7 @@ class Publisher:
         # Short: while the broker is away every logger's readings wait for it.
         backoff = Backoff(0.2, 5.0)
         while True:
-            client = aiomqtt.Client(
+            client = _ConfirmingClient(
                 host,
                 port,
                 username=creds[0] if creds else None,
@@ -80,7 +150,7 @@ class Publisher:
                 self._down()
             await asyncio.sleep(backoff.next())
 
-    def _up(self, client: aiomqtt.Client) -> None:
+    def _up(self, client: _ConfirmingClient) -> None:
         self._client = client
         self._lost = asyncio.Event()
         self.connected.set()
@@ -96,7 +166,7 @@ class Publisher:
         if client is None:
             self.failed += 1
             raise PublishError("not connected to the broker")
-        sending = asyncio.ensure_future(client.publish(topic, payload, qos=1))
+        sending = asyncio.ensure_future(client.publish_qos1(topic, payload))
         gone = asyncio.ensure_future(lost.wait())
         try:
             done, _ = await asyncio.wait({sending, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -108,10 +178,13 @@ class Publisher:
             self.failed += 1
             raise PublishError("connection to the broker lost before its acknowledgement")
         try:
-            sending.result()
+            refused = refusal(sending.result())
         except aiomqtt.MqttError as exc:
             self.failed += 1
             raise PublishError(str(exc)) from None
+        if refused is not None:
+            self.failed += 1
+            raise PublishError(refused)
         self.confirmed += 1
 
 

@@ -377,3 +377,25 @@ def test_no_reply_while_the_broker_is_unreachable(
     link.send(wire("wwtp-guantang", upload("wwtp-guantang", BASE, PLANT)))
     assert link.quiet(1.0) == []
     assert gateway.stop().unconfirmed == 1
+
+
+def test_no_reply_while_no_collector_subscribes_then_one_on_the_resend(
+    settings: Settings,
+    database: Database,
+    start_collector: CollectorFactory,
+    start_gateway: GatewayFactory,
+    links: Links,
+) -> None:
+    # MQTT v5: a message nobody subscribes to gets PUBACK 0x10 and is dropped; Mosquitto
+    # 2.0 answers so after a restart, until the collectors subscribe again
+    gateway = start_gateway(settings)
+    assert wait_until(gateway.gateway.broker_connected, 10)
+    link = links(gateway.address)
+    p = upload("wwtp-guantang", BASE, PLANT)
+    link.send(wire("wwtp-guantang", p))
+    assert link.quiet(1.0) == []
+    assert gateway.gateway.stats.unconfirmed == 1
+    start_collector(settings)
+    link.send(wire("wwtp-guantang", p))  # the logger sends it again
+    assert [r.qn for r in link.replies(1)] == [p.qn]
+    assert wait_until(lambda: len(rows(database, "wastewater_reading", "wwtp-guantang")) == 1)
