@@ -102,6 +102,31 @@ class IngestSettings(BaseModel):
     flush_timeout_s: float = 10.0
 
 
+class Hj212Settings(BaseModel):
+    """The HJ 212 gateway: where data loggers connect, and how patient it is with them."""
+
+    # 0.0.0.0 to take loggers from the network; the default serves this host only.
+    host: str = "127.0.0.1"
+    port: int = Field(default=9212, ge=0, le=65535)
+    # Third topic level of the dead letters it publishes (<root>/hj212/<gateway_id>/dead).
+    gateway_id: str = Field(default="hj212-gateway", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    # An idle connection is closed after idle_factor x the logger's upload interval (at
+    # least idle_min_s): loggers before HJ 212-2025 send no heartbeat.
+    idle_factor: float = Field(default=3.0, gt=0)
+    idle_min_s: float = Field(default=120.0, gt=0)
+    # A connection that has sent no valid packet yet is closed after this long.
+    first_packet_timeout_s: float = Field(default=120.0, gt=0)
+    # Garbage without a single valid packet: the connection is closed past this many bytes.
+    garbage_limit_bytes: int = Field(default=4096, ge=1)
+    # How long a reading may wait for the broker's PUBACK before its 9014 is given up.
+    publish_timeout_s: float = Field(default=10.0, gt=0)
+    # Split packets waiting for their other parts, per connection.
+    max_split_pending: int = Field(default=64, ge=1)
+    # Dead letters waiting for the broker; beyond it the oldest are dropped (and counted).
+    dead_letter_backlog: int = Field(default=10_000, ge=1)
+    flush_timeout_s: float = Field(default=5.0, ge=0)
+
+
 class RulesSettings(BaseModel):
     # Rule files (YAML) or directories of them, separated by ":"; default: the packaged pack.
     path: str | None = None
@@ -144,6 +169,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     database: DatabaseSettings = DatabaseSettings()
     ingest: IngestSettings = IngestSettings()
+    hj212: Hj212Settings = Hj212Settings()
     rules: RulesSettings = RulesSettings()
     notify: NotifySettings = NotifySettings()
     api: ApiSettings = ApiSettings()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 
+from ingest.feeds import Payload
 from ingest.registry.model import Registry
 from ingest.topics import DEFAULT_ROOT
 from simulators._base import FeedSimulator, check_window
@@ -53,6 +54,7 @@ class DistrictSimulator:
         run_window: tuple[datetime, datetime] | None = None,
         root: str = DEFAULT_ROOT,
         now: Callable[[], datetime] = _utcnow,
+        exclude: Collection[str] = (),
     ) -> None:
         unknown = sorted(set(feeds) - set(SIMULATORS))
         if unknown:
@@ -64,6 +66,8 @@ class DistrictSimulator:
         self._sims: tuple[FeedSimulator, ...] | None = None
         self._active: tuple[ActiveScenario, ...] = ()
         self.run_window: tuple[datetime, datetime] | None = None
+        # devices that report another way (HJ 212 loggers): sampled, but not sent over MQTT
+        self.exclude = frozenset(exclude)
         if run_window is not None:
             self._start(run_window)
 
@@ -76,6 +80,7 @@ class DistrictSimulator:
         )
         # one instance for the run: a stuck sensor keeps its first value across chunks
         self._faults = DeviceFaults(self._active, self._injector, self.root)
+        self._by_device = {d: sim for sim in self._sims for d, _ in sim.slots()}
         return self._sims
 
     @property
@@ -94,4 +99,17 @@ class DistrictSimulator:
                 *(s.messages(fault.start, fault.end) for s in sims), key=_send_time
             )
             streams.append(faults.backlog(fault, window))
-        return self._injector.inject(heapq.merge(*streams, key=_send_time))
+        out = self._injector.inject(heapq.merge(*streams, key=_send_time))
+        if self.exclude:
+            return (m for m in out if m.topic.split("/", 3)[2] not in self.exclude)
+        return out
+
+    def sample(self, device_id: str, kind: str, ts: datetime, seq: int) -> Payload:
+        """What ``device_id`` measures at ``ts``, scenarios applied (for devices that send it
+        another way than ``messages``: the HJ 212 loggers)."""
+        if self._sims is None:
+            raise RuntimeError("the run window is not fixed yet: give run_window")
+        sim = self._by_device.get(device_id)
+        if sim is None:
+            raise KeyError(f"{device_id} is not a simulated device with periodic data")
+        return sim.sample(device_id, kind, ts, seq)

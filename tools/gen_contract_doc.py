@@ -21,6 +21,7 @@ import types
 import typing
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,8 +30,11 @@ from pydantic import AwareDatetime
 from pydantic.fields import FieldInfo
 
 from ingest import reasons
+from ingest.edge import DEAD_KIND, EDGE_FEED
 from ingest.feeds import FEEDS, SCHEMA_VERSION, Kind, Payload
 from ingest.feeds._base import ENVELOPE_FIELDS
+from ingest.gateway.reasons import Refusal
+from ingest.hj212.reasons import Fault
 from ingest.registry.model import Registry
 from ingest.registry.store import load_registry
 from ingest.settings import IngestSettings
@@ -101,6 +105,8 @@ def json_type(annotation: Any) -> str:
             return json_type(inner[0])
     if origin is typing.Annotated:
         return json_type(args[0])
+    if origin is dict:
+        return f"object: field name → {json_type(args[1])}"
     if origin is Literal:
         base = _JSON_TYPES[type(args[0])]
         if len(args) == 1:
@@ -216,16 +222,16 @@ def example_json(payload: Payload) -> str:
 # --- dead letters -----------------------------------------------------------------------
 
 
-def reason_meanings() -> dict[str, str]:
-    """Reason code → the trailing comment of its line in ``ingest/reasons.py``."""
+def reason_meanings(enum: type[StrEnum] = reasons.Reason) -> dict[str, str]:
+    """Reason code → the trailing comment of its line in the enum's source."""
     found: dict[str, str] = {}
-    for line in inspect.getsource(reasons.Reason).splitlines():
+    for line in inspect.getsource(enum).splitlines():
         if m := _REASON_LINE.match(line):
             found[m["code"]] = m["meaning"].strip()
-    codes = [r.value for r in reasons.Reason]
+    codes = [r.value for r in enum]
     missing = [c for c in codes if c not in found]
     if missing:
-        raise ValueError(f"ingest/reasons.py: no trailing comment for {missing}")
+        raise ValueError(f"{enum.__module__}: no trailing comment for {missing}")
     return {c: found[c] for c in codes}
 
 
@@ -315,6 +321,19 @@ def render(registry: Registry | None = None) -> str:
         "| reason | meaning |",
         "|---|---|",
         *(f"| `{code}` | {_cell(text)} |" for code, text in reason_meanings().items()),
+        "",
+        "The HJ 212 gateway publishes what it refuses to"
+        f" `{topic_for(EDGE_FEED, '<gateway_id>', DEAD_KIND)}`; the collector stores it the same"
+        " way, with the bytes the data logger sent, the MN where readable and one of these"
+        " reasons (a refused upload gets no 9014, so the logger sends it again):",
+        "",
+        "| reason | meaning |",
+        "|---|---|",
+        *(
+            f"| `{code}` | {_cell(text)} |"
+            for enum in (Fault, Refusal)
+            for code, text in reason_meanings(enum).items()
+        ),
     ]
     return "\n".join(out) + "\n"
 

@@ -1,10 +1,12 @@
 """Generate the Liudong New District device registry, ``ingest/registry/liudong.json``.
 
-The registry is synthetic but shaped by the district's 14th Five-Year Plan (see
-``/work/shared/domain/LIUDONG.md``): its areas, the named wastewater plants and lift
-stations, one ambient air station per main area, 14 district metered areas (DMAs) with
-their inlet meters, pressure points and 240 acoustic leak loggers, and the C-V2X pilot
-zone's 535 intersections with 1,600 roadside units (RSUs).
+The registry is synthetic but shaped by the district's 14th Five-Year Plan: its areas,
+the named wastewater plants and lift stations, one ambient air station per main area,
+14 district metered areas (DMAs) with their inlet meters, pressure points and 240
+acoustic leak loggers, and the C-V2X pilot zone's 535 intersections with 1,600 roadside
+units (RSUs). The treatment plants (ST 32) and air stations (ST 22) get HJ 212 data
+loggers (MN, password, edition, CRC); some of them report through their logger, the others
+over MQTT.
 
 Every random choice comes from one ``random.Random(20251)`` used in a fixed order and
 every coordinate is rounded to 6 decimals, so the output is byte-for-byte reproducible::
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 SEED = 20251
+# The HJ 212 settings draw from a generator of their own, so they leave the rest unchanged.
+HJ212_SEED_OFFSET = 212
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "ingest" / "registry" / "liudong.json"
 
 # Where generated points may fall (the district proper; the model allows a wider box).
@@ -170,6 +174,62 @@ DMA_AREAS = [
     "luobu",
 ]
 POPULATION_TOTAL = (235_000, 290_000)
+
+# HJ 212 pollutant code → (field, unit the loggers send) per system code. The w99xxx codes
+# are the district's extension codes for the inlet and bypass meters of a plant's logger
+# (HJ 212-2017 App. B has one wastewater flow code, w00000, measured at the outlet).
+HJ212_CODES: dict[str, dict[str, tuple[str, str]]] = {
+    "32": {
+        "w99001": ("influent_flow_m3h", "m3/h"),
+        "w00000": ("effluent_flow_m3h", "L/s"),
+        "w99002": ("bypass_flow_m3h", "m3/h"),
+        "w99018": ("influent_cod_mgl", "mg/L"),
+        "w99003": ("influent_nh3n_mgl", "mg/L"),
+        "w01018": ("effluent_cod_mgl", "mg/L"),
+        "w21003": ("effluent_nh3n_mgl", "mg/L"),
+        "w21001": ("effluent_tn_mgl", "mg/L"),
+        "w21011": ("effluent_tp_mgl", "mg/L"),
+        "w01012": ("effluent_ss_mgl", "mg/L"),
+        "w01001": ("effluent_ph", "pH"),
+        "w01010": ("water_temp_c", "degC"),
+    },
+    "22": {
+        "a34004": ("pm25_ugm3", "ug/m3"),
+        "a34002": ("pm10_ugm3", "ug/m3"),
+        "a21026": ("so2_ugm3", "ug/m3"),
+        "a21004": ("no2_ugm3", "ug/m3"),
+        "a05024": ("o3_ugm3", "ug/m3"),
+        "a21005": ("co_mgm3", "mg/m3"),
+        "a01001": ("air_temp_c", "degC"),
+        "a01002": ("rh_pct", "%"),
+        "a01007": ("wind_speed_ms", "m/s"),
+        "a01008": ("wind_dir_deg", "deg"),
+    },
+}
+# logger vendors: EPC-96 manufacturer field (7 hex digits) and the CRC their loggers send
+VENDORS: dict[str, tuple[str, str]] = {
+    "A": ("0000A89", "hj212"),
+    "B": ("0003C5E", "modbus"),
+    "C": ("0001F07", "hj212"),
+}
+OBJECT_CLASS = {"32": "00016F", "22": "000122"}  # EPC-96 object class of each system
+# site → (vendor, edition, transport, unit overrides, upload whose values are the readings)
+HJ212_SITES: dict[str, tuple[str, str, str, dict[str, str], str]] = {
+    "wwtp-guantang": ("A", "2017", "hj212", {}, "2011"),
+    "wwtp-luorong-south": ("B", "2017", "hj212", {}, "2011"),
+    "wwtp-china-europe": ("A", "2017", "mqtt", {}, "2011"),
+    "wwtp-pangu": ("C", "2017", "mqtt", {}, "2011"),
+    "wwtp-xiajintian": ("C", "2005", "hj212", {}, "2011"),
+    "air-luorong": ("B", "2017", "hj212", {"a34004": "mg/m3", "a34002": "mg/m3"}, "2011"),
+    "air-luobu": ("A", "2017", "hj212", {"a34004": "ng/m3", "a34002": "ng/m3"}, "2051"),
+    "air-jiuziling": (
+        "A",
+        "2017",
+        "hj212",
+        {"a21026": "mg/m3", "a21004": "mg/m3", "a05024": "mg/m3"},
+        "2011",
+    ),
+}
 
 CN_DIGITS = "〇一二三四五六七八九十"
 
@@ -505,6 +565,37 @@ def build_rsus(rng: random.Random, crossings: list[Json]) -> list[Json]:
     return rsus
 
 
+def build_hj212(rng: random.Random, registry: Json) -> None:
+    """Give every treatment plant and air station its data logger; some report through it."""
+    registry["hj212_codes"] = {
+        st: {code: {"field": f, "unit": u} for code, (f, u) in codes.items()}
+        for st, codes in HJ212_CODES.items()
+    }
+    sites = [("32", s) for s in registry["wastewater"] if s["type"] == "wwtp"]
+    sites += [("22", s) for s in registry["air"]]
+    for st, site in sites:
+        vendor, edition, transport, units, readings_cn = HJ212_SITES.get(
+            site["id"], ("A", "2017", "mqtt", {}, "2011")
+        )
+        manufacturer, crc = VENDORS[vendor]
+        if edition == "2005":  # HJ/T 212-2005: a 14-digit MN
+            mn = f"{rng.randrange(10**13, 10**14)}"
+        else:
+            mn = f"01{manufacturer}{OBJECT_CLASS[st]}{rng.randrange(16**9):09X}"
+        logger: Json = {
+            "mn": mn,
+            "pw": f"{rng.randrange(10**6):06d}",
+            "st": st,
+            "edition": edition,
+            "crc": crc,
+            "units": units,
+            "readings_cn": readings_cn,
+            "interval_s": 60,
+        }
+        site["transport"] = transport
+        site["hj212"] = logger
+
+
 def build_registry(seed: int = SEED) -> Json:
     rng = random.Random(seed)
     dmas = build_dmas(rng)
@@ -519,6 +610,7 @@ def build_registry(seed: int = SEED) -> Json:
     crossings = build_intersections(rng)
     registry["intersections"] = crossings
     registry["rsus"] = build_rsus(rng, crossings)
+    build_hj212(random.Random(seed + HJ212_SEED_OFFSET), registry)
     return registry
 
 

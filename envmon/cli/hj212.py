@@ -1,17 +1,24 @@
-"""``envmon hj212 parse``: HJ 212 packets, one a line, read and shown as JSON lines."""
+"""``envmon hj212 parse``: HJ 212 packets, one a line, read and shown as JSON lines;
+``envmon hj212 serve``: the gateway between the data loggers and the broker."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from envmon.cli._common import Subparsers
+from envmon.cli._common import Subparsers, log
 from ingest.hj212 import ACCEPT_ANY, ACCEPT_STANDARD, CrcVariant, decode_packet, describe
+from ingest.secrets import mask_url
 from ingest.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from ingest.gateway import Gateway, GatewayStats
 
 _ACCEPT = {
     "hj212": ACCEPT_STANDARD,
@@ -45,6 +52,43 @@ def cmd_parse(_settings: Settings, args: argparse.Namespace) -> int:
         return parse_lines(stream, accept)
 
 
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.gateway import Gateway  # noqa: PLC0415 - asyncio and aiomqtt only here
+    from ingest.registry import load_registry  # noqa: PLC0415
+
+    url = settings.mqtt.url
+    if url is None:
+        raise ConfigError(
+            "envmon hj212 serve publishes to a configured broker: set ENVMON_MQTT_URL"
+            " (envmon up and envmon demo start a gateway of their own)"
+        )
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    cfg = settings.hj212.model_copy(update=overrides)
+    settings = settings.model_copy(update={"hj212": cfg})
+    try:
+        registry = load_registry(args.registry)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {args.registry}: {exc.strerror}") from None
+    gateway = Gateway(settings, registry)
+    print(
+        f"HJ 212 gateway for {len(gateway.directory)} loggers on {cfg.host}:{cfg.port},"
+        f" publishing to {mask_url(url)}; Ctrl-C to stop",
+        file=sys.stderr,
+    )
+    stats = asyncio.run(_serve(gateway))
+    print(json.dumps(stats.as_dict(), ensure_ascii=False))
+    return 0
+
+
+async def _serve(gateway: Gateway) -> GatewayStats:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("serving until SIGINT or SIGTERM")
+    return await gateway.serve(stop)
+
+
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("hj212", help="HJ 212 data-logger packets")
     hj = p.add_subparsers(dest="what", required=True)
@@ -61,3 +105,13 @@ def add_parser(sub: Subparsers) -> None:
         help="CRC algorithm the packets must use (default: the standard's, hj212)",
     )
     parse.set_defaults(func=cmd_parse)
+    serve = hj.add_parser(
+        "serve",
+        help="the gateway: data loggers over TCP in, readings into the broker (ENVMON_MQTT_URL)",
+    )
+    serve.add_argument("--host", help="address to listen on (default ENVMON_HJ212__HOST)")
+    serve.add_argument("--port", type=int, help="TCP port (default ENVMON_HJ212__PORT, 9212)")
+    serve.add_argument(
+        "--registry", type=Path, metavar="FILE", help="registry file (default: the district's)"
+    )
+    serve.set_defaults(func=cmd_serve)

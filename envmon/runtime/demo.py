@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
+from envmon.runtime.hj212 import Hj212Run, hj212_devices, start_hj212
 from envmon.runtime.servers import Runtime
 from ingest.collector.service import Collector
 from ingest.collector.stats import StatsSnapshot
@@ -121,20 +123,26 @@ def _wait_settled(collector: Collector, sent: int, timeout: float, watch: LoopWa
     return False
 
 
-def summarise(drove: DriveStats, snap: StatsSnapshot, runtime: Runtime) -> dict[str, Any]:
-    published = drove.valid.total()
+def summarise(
+    drove: DriveStats, snap: StatsSnapshot, runtime: Runtime, hj212: Hj212Run | None = None
+) -> dict[str, Any]:
+    """What went where. Readings of HJ 212 loggers count as published once their logger
+    got its 9014; what the loggers sent malformed counts with the injected messages."""
+    valid = drove.valid + (hj212.readings() if hj212 is not None else Counter())
+    injected = drove.malformed + (hj212.injected() if hj212 is not None else Counter())
+    published = valid.total()
     stored = snap.total("stored")
-    feeds = sorted(set(drove.valid) | set(snap.stored) | set(snap.dead_lettered))
-    return {
+    feeds = sorted(set(valid) | set(snap.stored) | set(snap.dead_lettered))
+    out = {
         "published": published,
         "stored": stored,
         "dead_lettered": snap.total("dead_lettered"),
         "duplicates": snap.total("duplicates"),
-        "malformed_injected": drove.malformed.total(),
+        "malformed_injected": injected.total(),
         "lost": published - stored,
         "by_feed": {
             f: {
-                "published": drove.valid.get(f, 0),
+                "published": valid.get(f, 0),
                 "stored": snap.stored.get(f, 0),
                 "duplicates": snap.duplicates.get(f, 0),
                 "dead_lettered": snap.dead_lettered.get(f, 0),
@@ -142,10 +150,13 @@ def summarise(drove: DriveStats, snap: StatsSnapshot, runtime: Runtime) -> dict[
             for f in feeds
         },
         "dead_letter_reasons": dict(sorted(snap.dead_letter_reasons.items())),
-        "injected_reasons": dict(sorted(drove.malformed.items())),
+        "injected_reasons": dict(sorted(injected.items())),
         "storage": runtime.flavour,
         "broker": "embedded" if runtime.embedded_broker else "external",
     }
+    if hj212 is not None:
+        out["hj212"] = hj212.summary()
+    return out
 
 
 def run_demo(
@@ -185,9 +196,16 @@ def run_demo(
         options.malformed_rate,
         run_window=(start, end),
         root=settings.mqtt.topic_root,
+        exclude=hj212_devices(registry),
     )
     for active in sim.active_scenarios:
         log.info("scenario %s", active)
+    # a port of its own: a bounded run must not need the configured one free
+    local = settings.model_copy(update={"hj212": settings.hj212.model_copy(update={"port": 0})})
+    hj212 = start_hj212(
+        local, registry, sim, clock=clock, window=(start, end),
+        malformed_rate=options.malformed_rate, seed=options.seed,
+    )  # fmt: skip
     stats = DriveStats()
     drive(
         sim.messages(start, end),
@@ -201,23 +219,27 @@ def run_demo(
     if not publisher.wait_confirmed(SETTLE_TIMEOUT_S):
         log.error("the broker did not confirm %d publishes", publisher.backlog())
     publisher.stop()
-    if not _wait_settled(collector, stats.sent, SETTLE_TIMEOUT_S, watch):
+    if not hj212.wait_done(SETTLE_TIMEOUT_S):
+        log.error("the HJ 212 loggers did not finish within %.0f s", SETTLE_TIMEOUT_S)
+    sent = stats.sent + hj212.published()
+    if not _wait_settled(collector, sent, SETTLE_TIMEOUT_S, watch):
         log.error("the collector did not receive everything within %.0f s", SETTLE_TIMEOUT_S)
     snap = collector.stop()
+    hj212.stop()
     if not watch.failed.is_set():
         collector.refresh_rollups()
     rules.stop()
     if not watch.failed.is_set():
         rules.catch_up()  # windows closed by the last data
     data_clock.close()
-    return _result(stats, snap, runtime, watch)
+    return _result(stats, snap, runtime, watch, hj212)
 
 
 def _result(
-    drove: DriveStats, snap: StatsSnapshot, runtime: Runtime, watch: LoopWatch
+    drove: DriveStats, snap: StatsSnapshot, runtime: Runtime, watch: LoopWatch, hj212: Hj212Run
 ) -> dict[str, Any]:
     """The summary, with the loop that failed for good (the command then exits non-zero)."""
-    result = summarise(drove, snap, runtime)
+    result = summarise(drove, snap, runtime, hj212)
     result["alerts"] = fired_alerts(runtime.db_url, runtime.settings.database.schema_name)
     if watch.error is not None:
         result["failed"] = str(watch.error)
@@ -253,7 +275,12 @@ def run_forever(
         options.malformed_rate,
         run_window=window,
         root=settings.mqtt.topic_root,
+        exclude=hj212_devices(runtime.registry),
     )
+    hj212 = start_hj212(
+        settings, runtime.registry, sim, clock=clock, window=(start, None),
+        malformed_rate=options.malformed_rate, seed=options.seed,
+    )  # fmt: skip
     stats = DriveStats()
     chunk = timedelta(minutes=1)
     t = start
@@ -268,9 +295,10 @@ def run_forever(
             on_progress=lambda d: on_progress(d, collector.snapshot()),
         )
         t += chunk
+    hj212.stop(timeout=15)
     publisher.wait_confirmed(10)
     publisher.stop()
     snap = collector.stop()
     rules.stop()
     data_clock.close()
-    return _result(stats, snap, runtime, watch)
+    return _result(stats, snap, runtime, watch, hj212)

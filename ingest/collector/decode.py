@@ -9,9 +9,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ingest.edge import DEAD_KIND, EDGE_FEED, EdgeDeadLetter
 from ingest.feeds import FEEDS, Kind, kind_for
 from ingest.reasons import Reason
-from ingest.topics import parse_topic
+from ingest.topics import TopicParts, parse_topic
 
 MAX_DETAIL = 300
 _RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
@@ -25,15 +26,17 @@ class Accepted:
     ts: datetime
     seq: int
     values: tuple[Any, ...]
+    flags: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
 class Rejected:
-    reason: Reason
+    reason: str  # a ``Reason``, or the HJ 212 gateway's reason for what it relays
     detail: str
     device_id: str | None = None
     feed: str | None = None
     ts: datetime | None = None  # the payload's own time, when it could be read
+    raw: bytes | None = None  # what to store instead of the payload (relayed traffic)
 
 
 def payload_time(payload: bytes) -> datetime | None:
@@ -92,6 +95,8 @@ class Decoder:
                 Reason.BAD_TOPIC,
                 f"topic {text[:100]!r} is not {self.root}/<feed>/<device>/<kind>"[:MAX_DETAIL],
             )
+        if parts.feed == EDGE_FEED:
+            return self._relayed(parts, payload)
         kind = kind_for(parts.feed, parts.kind)
         if kind is None:
             return Rejected(
@@ -128,4 +133,23 @@ class Decoder:
                 parts.device_id,
                 parts.feed,
             )
-        return Accepted(kind, parts.device_id, msg.ts, msg.seq, kind.row(msg))
+        flags: dict[str, str] | None = dict(msg.flags) if msg.flags else None
+        return Accepted(kind, parts.device_id, msg.ts, msg.seq, kind.row(msg), flags)
+
+    def _relayed(self, parts: TopicParts, payload: bytes) -> Rejected:
+        """A gateway's dead letter: stored with the logger's bytes and the gateway's reason."""
+        if parts.kind != DEAD_KIND:
+            return Rejected(Reason.BAD_TOPIC, f"no message kind {parts.kind!r} in {EDGE_FEED}")
+        try:
+            dead = EdgeDeadLetter.model_validate_json(payload)
+        except ValidationError as exc:
+            return Rejected(*classify(exc))
+        known = dead.device_id is not None and dead.device_id in self.device_types
+        return Rejected(
+            dead.reason,
+            dead.describe()[:MAX_DETAIL],
+            dead.device_id if known else None,
+            dead.feed if known and dead.feed in FEEDS else None,
+            dead.device_ts,
+            dead.raw,
+        )

@@ -258,7 +258,7 @@ class Collector:
             if isinstance(item.result, Accepted)
         ]
         reasons = Counter(
-            item.result.reason.value for item in batch if isinstance(item.result, Rejected)
+            str(item.result.reason) for item in batch if isinstance(item.result, Rejected)
         )
         self.stats.count_batch(
             outcome.stored, outcome.duplicates, outcome.dead_lettered, reasons, latencies

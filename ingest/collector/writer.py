@@ -55,12 +55,15 @@ def _stage_name(kind: Kind) -> sql.Identifier:
     return sql.Identifier("pg_temp", f"stage_{kind.table}")
 
 
-def copy_types(kind: Kind) -> list[str]:
-    return _ENVELOPE_TYPES + [_COPY_TYPES.get(t, t) for t in kind.sql_types]
+def copy_types(kind: Kind, *, flags: bool = False) -> list[str]:
+    types = _ENVELOPE_TYPES + [_COPY_TYPES.get(t, t) for t in kind.sql_types]
+    return [*types, "jsonb"] if flags else types
 
 
-def copy_columns(kind: Kind) -> sql.Composed:
-    names = ("device_id", "ts", "seq", "received_at", *kind.columns)
+def copy_columns(kind: Kind, *, flags: bool = False) -> sql.Composed:
+    """The columns a row is copied into; ``flags`` (the data flags, jsonb) last, as in the
+    table, or not at all (then NULL: every measure valid)."""
+    names = ("device_id", "ts", "seq", "received_at", *kind.columns, *(("flags",) if flags else ()))
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
@@ -150,14 +153,15 @@ class BatchWriter:
         clear: bool = False,
     ) -> int:
         stage = _stage_name(kind)
+        columns = copy_columns(kind, flags=True)
         with cur.copy(
-            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, copy_columns(kind))
+            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, columns)
         ) as copy:
-            copy.set_types(copy_types(kind))
+            copy.set_types(copy_types(kind, flags=True))
             for item in items:
                 a = item.result
                 assert isinstance(a, Accepted)
-                copy.write_row((a.device_id, a.ts, a.seq, item.received_at, *a.values))
+                copy.write_row((a.device_id, a.ts, a.seq, item.received_at, *a.values, a.flags))
         cur.execute(
             sql.SQL(
                 "INSERT INTO {} SELECT * FROM {} ON CONFLICT (device_id, ts) DO NOTHING"
@@ -222,8 +226,8 @@ class BatchWriter:
                     (
                         item.received_at,
                         topic,
-                        item.payload,
-                        rej.reason.value,
+                        item.payload if rej.raw is None else rej.raw,
+                        str(rej.reason),
                         rej.detail.replace("\x00", "\ufffd"),
                         rej.device_id,
                         rej.feed,

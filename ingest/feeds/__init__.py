@@ -7,7 +7,18 @@ Adding a feed: write its module, add its name to ``FeedName`` (``_base.py``) and
 from typing import get_args
 
 from ingest.feeds import air, v2x, wastewater, water
-from ingest.feeds._base import LOCAL_TZ, SCHEMA_VERSION, Aggregates, Feed, FeedName, Kind, Payload
+from ingest.feeds._base import (
+    DATA_FLAGS,
+    LOCAL_TZ,
+    SCHEMA_VERSION,
+    VALID_FLAG,
+    Aggregates,
+    DataFlag,
+    Feed,
+    FeedName,
+    Kind,
+    Payload,
+)
 
 FEED_NAMES: tuple[FeedName, ...] = get_args(FeedName)
 FEEDS: dict[str, Feed] = {f.name: f for f in (wastewater.FEED, air.FEED, water.FEED, v2x.FEED)}
@@ -22,12 +33,15 @@ def kind_for(feed: str, kind: str) -> Kind | None:
 
 
 __all__ = [
+    "DATA_FLAGS",
     "FEEDS",
     "FEED_NAMES",
     "KINDS",
     "LOCAL_TZ",
     "SCHEMA_VERSION",
+    "VALID_FLAG",
     "Aggregates",
+    "DataFlag",
     "Feed",
     "FeedName",
     "Kind",

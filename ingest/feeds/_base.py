@@ -10,12 +10,34 @@ from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 # The district's local time: calendar days (billing, daily rollups) are days here.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-ENVELOPE_FIELDS = ("v", "ts", "seq")
+ENVELOPE_FIELDS = ("v", "ts", "seq", "flags")
+# An instrument's data flag (HJ 212-2017 Table 8). Only N (or no flag) is a valid value
+# for compliance statistics.
+DataFlag = Literal["N", "F", "M", "S", "D", "C", "T", "B"]
+DATA_FLAGS: dict[str, str] = {
+    "N": "normal",
+    "F": "instrument stopped",
+    "M": "maintenance",
+    "S": "manually entered value",
+    "D": "instrument fault",
+    "C": "calibration",
+    "T": "above the measuring range",
+    "B": "analyser to data-logger communication fault",
+}
+VALID_FLAG = "N"
 # The feeds, in the order lists, filters and dropdowns show them; each has a module in this
 # package, registered in ``ingest.feeds.FEEDS`` (which checks the two agree).
 FeedName = Literal["wastewater", "air", "water", "v2x"]
@@ -34,6 +56,27 @@ class Payload(BaseModel):
     v: Literal[1] = Field(description="schema version")
     ts: AwareDatetime = Field(description="device time of the sample, ISO 8601 with offset")
     seq: int = Field(ge=0, le=2**63 - 1, description="per-device sequence number")
+    flags: dict[str, DataFlag] | None = Field(
+        default=None,
+        description="data flag of a measure, by field name (HJ 212-2017 Table 8: "
+        + ", ".join(f"{k} {v}" for k, v in DATA_FLAGS.items())
+        + "); a measure without one is N",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_flags(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if out.get("flags", ()) is None:  # most messages carry none: not sent at all
+            del out["flags"]
+        return out
+
+    @model_validator(mode="after")
+    def _flags_name_measures(self) -> Payload:
+        if self.flags:
+            unknown = sorted(set(self.flags) - set(fields_of(type(self))))
+            if unknown:
+                raise ValueError(f"flags for fields this message does not have: {unknown}")
+        return self
 
 
 def Measure(lo: float, hi: float, description: str) -> Any:  # noqa: N802 - reads as a type

@@ -1,6 +1,18 @@
 """The district's device registry: the data file and its tables."""
 
-from ingest.registry.model import Device, Registry
+from ingest.registry.hj212 import CodeMapping, Hj212Logger
+from ingest.registry.model import AirStation, Device, Registry, Reporting, WastewaterSite
 from ingest.registry.store import device_types, load_registry, sync_registry
 
-__all__ = ["Device", "Registry", "device_types", "load_registry", "sync_registry"]
+__all__ = [
+    "AirStation",
+    "CodeMapping",
+    "Device",
+    "Hj212Logger",
+    "Registry",
+    "Reporting",
+    "WastewaterSite",
+    "device_types",
+    "load_registry",
+    "sync_registry",
+]

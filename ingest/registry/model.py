@@ -7,6 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ingest.registry.hj212 import (
+    CodeMapping,
+    Hj212Logger,
+    SystemCode,
+    Transport,
+    check_logger,
+    check_mapping,
+)
+
 # A generous box around Liudong New District (about 24.30-24.48 N, 109.42-109.68 E).
 LAT_RANGE = (24.25, 24.55)
 LON_RANGE = (109.35, 109.75)
@@ -33,7 +42,20 @@ class Place(_Strict):
     lon: float = Field(ge=LON_RANGE[0], le=LON_RANGE[1])
 
 
-class WastewaterSite(Place):
+class Reporting(Place):
+    """A site that may report through an HJ 212 data logger instead of over MQTT."""
+
+    transport: Transport = "mqtt"
+    hj212: Hj212Logger | None = None
+
+    @model_validator(mode="after")
+    def _check_transport(self) -> Reporting:
+        if self.transport == "hj212" and self.hj212 is None:
+            raise ValueError(f"{self.id}: transport hj212 needs its hj212 logger settings")
+        return self
+
+
+class WastewaterSite(Reporting):
     type: Literal["wwtp", "pumping_station"]
     area: str
     service_zone: str = Field(description="sewage service zone the site belongs to")
@@ -43,7 +65,7 @@ class WastewaterSite(Place):
     commissioned: date | None = None
 
 
-class AirStation(Place):
+class AirStation(Reporting):
     area: str
 
 
@@ -82,6 +104,35 @@ class Registry(_Strict):
     leak_loggers: tuple[LeakLogger, ...]
     intersections: tuple[Intersection, ...]
     rsus: tuple[Rsu, ...]
+    # HJ 212 pollutant code → field and unit, per system code (ST)
+    hj212_codes: dict[SystemCode, dict[str, CodeMapping]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_hj212(self) -> Registry:
+        for st, codes in self.hj212_codes.items():
+            check_mapping(st, codes)
+        seen: dict[str, str] = {}
+        for feed, site in self.reporting_sites():
+            if site.hj212 is None:
+                continue
+            if isinstance(site, WastewaterSite) and site.type != "wwtp":
+                raise ValueError(f"{site.id}: only treatment plants have HJ 212 loggers")
+            check_logger(site.id, feed, site.hj212, self.hj212_codes)
+            if site.hj212.mn in seen:
+                raise ValueError(f"MN {site.hj212.mn} given to {seen[site.hj212.mn]} and {site.id}")
+            seen[site.hj212.mn] = site.id
+        return self
+
+    def reporting_sites(self) -> list[tuple[str, WastewaterSite | AirStation]]:
+        """(feed, site) of the plants, lift stations and air stations."""
+        out: list[tuple[str, WastewaterSite | AirStation]] = []
+        out += [("wastewater", s) for s in self.wastewater]
+        out += [("air", s) for s in self.air]
+        return out
+
+    def hj212_sites(self) -> list[tuple[str, WastewaterSite | AirStation]]:
+        """(feed, site) of the sites whose readings come through an HJ 212 logger."""
+        return [(f, s) for f, s in self.reporting_sites() if s.transport == "hj212"]
 
     @model_validator(mode="after")
     def _check_references(self) -> Registry:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
 
-from ingest.registry.model import Registry
+from ingest.registry.model import Device, Registry, Reporting
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,14 @@ def sync_registry(conn: psycopg.Connection[TupleRow], registry: Registry) -> dic
         devices = registry.devices()
         cur.executemany(
             "INSERT INTO device (device_id, feed, device_type, name_zh, name_en, area,"
-            " parent_id, lat, lon, retired_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL)"
+            " parent_id, lat, lon, attrs, retired_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL)"
             " ON CONFLICT (device_id) DO UPDATE SET feed = excluded.feed,"
             " device_type = excluded.device_type, name_zh = excluded.name_zh,"
             " name_en = excluded.name_en, area = excluded.area, parent_id = excluded.parent_id,"
-            " lat = excluded.lat, lon = excluded.lon, retired_at = NULL, updated_at = now()"
+            " lat = excluded.lat, lon = excluded.lon,"
+            " attrs = (device.attrs - 'transport' - 'hj212') || excluded.attrs,"
+            " retired_at = NULL, updated_at = now()"
             " WHERE device.attrs->>'source' IS DISTINCT FROM 'api'",
             [
                 (
@@ -55,6 +60,7 @@ def sync_registry(conn: psycopg.Connection[TupleRow], registry: Registry) -> dic
                     d.parent_id,
                     d.place.lat,
                     d.place.lon,
+                    Jsonb(reporting_attrs(d)),
                 )
                 for d in devices
             ],
@@ -111,6 +117,18 @@ def sync_registry(conn: psycopg.Connection[TupleRow], registry: Registry) -> dic
     counts = {"devices": len(devices), "retired": retired, "areas": len(registry.areas)}
     log.info("registry synced", extra=counts)
     return counts
+
+
+def reporting_attrs(device: Device) -> dict[str, Any]:
+    """How a plant or station reports (``transport``) and its logger's identity, for the
+    device's ``attrs``; the logger's password stays in the registry file."""
+    site = device.place
+    if not isinstance(site, Reporting):
+        return {}
+    out: dict[str, Any] = {"transport": site.transport}
+    if site.hj212 is not None:
+        out["hj212"] = site.hj212.model_dump(mode="json", include={"mn", "st", "edition", "crc"})
+    return out
 
 
 def device_types(conn: psycopg.Connection[TupleRow]) -> dict[str, str]:

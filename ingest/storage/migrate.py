@@ -85,6 +85,7 @@ def _migrations() -> list[Migration]:
     out.append(sql_migration("ingest.storage", 6, "dead_letter_ts", "0006_dead_letter_ts.sql"))
     out.append(sql_migration("ingest.storage", 7, "loop_health", "0007_loop_health.sql"))
     out.append(Migration(8, "rollup_policies", _rollup_policies, "code:rollup-policies-v2"))
+    out.append(sql_migration("ingest.storage", 20, "data_flags", "0020_data_flags.sql"))
     return out
 
 

@@ -34,7 +34,10 @@ def clean_env() -> dict[str, str]:
 @pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
 def test_demo_on_embedded_servers_stores_what_it_published(broker: str) -> None:
     env = {**clean_env(), "ENVMON_MQTT__EMBEDDED": broker}
-    result = run_demo("--duration", "8", "--scenario", "pipe-burst", "--speed", "30", env=env)
+    result = run_demo(
+        "--duration", "8", "--scenario", "pipe-burst", "--speed", "30", "--malformed-rate",
+        "0.05", env=env,
+    )  # fmt: skip
     assert result["published"] == result["stored"]
     assert int(result["published"]) > 1000  # type: ignore[call-overload]
     assert result["duplicates"] == 0
@@ -43,6 +46,15 @@ def test_demo_on_embedded_servers_stores_what_it_published(broker: str) -> None:
     by_feed = result["by_feed"]
     assert isinstance(by_feed, dict)
     assert {"wastewater", "air", "water", "v2x"} <= set(by_feed)
+    # some plants and stations report through HJ 212 loggers and the gateway
+    hj212 = result["hj212"]
+    assert isinstance(hj212, dict)
+    assert hj212["loggers"] == 6
+    assert hj212["readings_confirmed"] > 0
+    assert hj212["published"] >= hj212["readings_confirmed"]
+    assert hj212["replies"]["9014"] >= hj212["readings_confirmed"]
+    assert hj212["unacked"] == 0
+    assert hj212["dead_lettered"] == hj212["injected"]
 
 
 def test_demo_alerts_come_from_the_rules_the_scenario_touches() -> None:

@@ -119,6 +119,27 @@ def test_device_detail_has_the_latest_readings(client: TestClient) -> None:
     assert "air-atlantis" in missing.json()["detail"]
 
 
+def test_readings_show_their_data_flags(client: TestClient, database: Database) -> None:
+    with database.connect() as conn:
+        conn.execute(
+            'UPDATE air_reading SET flags = \'{"pm25_ugm3": "C"}\''
+            " WHERE device_id = 'air-guantang' AND ts = (SELECT max(ts) FROM air_reading)"
+        )
+    body = client.get("/api/v1/devices/air-guantang", headers=auth("viewer")).json()
+    [latest] = body["latest"]
+    assert latest["flags"] == {"pm25_ugm3": "C"}
+    url, params = "/api/v1/devices/air-guantang/series", {"from": T0.isoformat()}
+    params |= {"to": (T1 + timedelta(minutes=1)).isoformat(), "measure": "pm25_ugm3"}
+    points = client.get(url, params=params, headers=auth("viewer")).json()["points"]
+    assert [p["flag"] for p in points].count("C") == 1
+    assert points[-1]["flag"] == "C"
+    assert {p["flag"] for p in points[:-1]} == {None}
+    as_csv = client.get(url, params={**params, "format": "csv"}, headers=auth("viewer")).text
+    assert as_csv.splitlines()[-1].endswith(",C")
+    other = client.get("/api/v1/devices/wwtp-pangu", headers=auth("viewer")).json()
+    assert other["latest"][0]["flags"] == {}
+
+
 def test_series_raw_csv_and_span_limits(client: TestClient) -> None:
     params = {"measure": "pm25_ugm3", "from": T0.isoformat(), "to": T1.isoformat()}
     r = client.get("/api/v1/devices/air-guantang/series", params=params, headers=auth("viewer"))
@@ -132,7 +153,7 @@ def test_series_raw_csv_and_span_limits(client: TestClient) -> None:
         headers=auth("viewer"),
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
-    assert as_csv.text.splitlines()[0] == "t,pm25_ugm3"
+    assert as_csv.text.splitlines()[0] == "t,pm25_ugm3,flag"
     long = {**params, "from": (T1 - timedelta(days=30)).isoformat()}
     refused = client.get("/api/v1/devices/air-guantang/series", params=long, headers=auth("viewer"))
     assert refused.status_code == 422

@@ -15,7 +15,6 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from ingest.collector.decode import Accepted, Decoder
 from ingest.collector.writer import BatchWriter, Inbound
-from ingest.reasons import Reason
 from ingest.registry.store import device_types
 from services.api.auth import Principal, audit, require
 from services.api.deps import DbConn, Paging
@@ -59,13 +58,16 @@ def list_dead_letters(
     *,
     conn: DbConn,
     paging: Paging,
-    reason: Reason | None = None,
+    reason: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")] = None,
     feed: Annotated[str | None, Query(pattern=r"^[a-z0-9]{1,20}$")] = None,
     device_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = None,
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
 ) -> DeadLetterPage:
-    """Refused messages, newest first, by reason, feed, device and receive time."""
+    """Refused messages, newest first, by reason, feed, device and receive time.
+
+    ``reason`` is one of the collector's (``schema``, ``impossible_value`` …) or, for what
+    the HJ 212 gateway refused, one of its own (``bad_crc``, ``unknown_mn`` …)."""
     rows = conn.execute(
         "SELECT id, received_at, topic, reason, detail, device_id, feed, payload,"
         " count(*) OVER () FROM dead_letter"
@@ -76,7 +78,7 @@ def list_dead_letters(
         " AND (%(end)s::timestamptz IS NULL OR received_at < %(end)s)"
         " ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s",
         {
-            "reason": reason.value if reason else None, "feed": feed, "device": device_id,
+            "reason": reason, "feed": feed, "device": device_id,
             "start": start, "end": end, "limit": paging.limit, "offset": paging.offset,
         },
     ).fetchall()  # fmt: skip
@@ -122,7 +124,7 @@ def reingest(
         if isinstance(decoded, Accepted):
             valid.append((dead_id, Inbound(raw_topic, raw, 0, 1, now, decoded)))
         else:
-            refused[dead_id] = f"{decoded.reason.value}: {decoded.detail}"
+            refused[dead_id] = f"{decoded.reason}: {decoded.detail}"
     stored = [d for d, _ in valid]
     if valid:
         writer = BatchWriter(request.app.state.db_url, settings.database.schema_name)

@@ -47,6 +47,9 @@ class Latest(BaseModel):
     kind: str
     ts: datetime
     values: dict[str, Any]
+    # the data flag of each measure that carried one (N normal, C calibration, D fault …);
+    # a measure not named here is valid (N)
+    flags: dict[str, str] = Field(default_factory=dict)
 
 
 class DeviceDetail(Device):
@@ -112,7 +115,7 @@ def latest_rows(conn: DbConn, device_id: str, feed: str) -> list[Latest]:
     for kind in FEEDS[feed].kinds:
         found = reading(conn, kind, device_id)
         if found is not None:
-            out.append(Latest(kind=kind.name, ts=found[0], values=found[1]))
+            out.append(Latest(kind=kind.name, ts=found.ts, values=found.values, flags=found.flags))
     return out
 
 

@@ -31,6 +31,7 @@ NEXT = {"raw": "hour", "hour": "day"}
 class Point(BaseModel):
     t: datetime
     value: float | None = None  # raw
+    flag: str | None = None  # raw: the value's data flag when it carried one (C, D …)
     avg: float | None = None  # rollups
     min: float | None = None
     max: float | None = None
@@ -70,7 +71,14 @@ def _source(kind: Kind, measure: str, bucket: Bucket) -> tuple[str, str, dict[st
         x: sql.Composable = sql.Identifier(measure)
         if kind.sql_types[kind.columns.index(measure)] == "boolean":
             x = sql.SQL("{}::int").format(x)
-        return kind.table, "ts", {"value": sql.SQL("{}::double precision").format(x)}
+        return (
+            kind.table,
+            "ts",
+            {
+                "value": sql.SQL("{}::double precision").format(x),
+                "flag": sql.SQL("flags ->> {}").format(sql.Literal(measure)),
+            },
+        )
     if kind.rollup is None or measure not in kind.rollup.measures:
         raise ApiError(422, f"{measure} is not rolled up; ask for bucket=raw over at most 7 days")
     table = f"{kind.table}_{'hourly' if bucket == 'hour' else 'daily'}"
@@ -103,7 +111,8 @@ def _json(
 ) -> Response:  # fmt: skip
     """The series as ``Series`` JSON, built by the database: a day of raw rows is
     thousands of points, and building them as Python objects cost most of the time.
-    A point carries only its own fields (``t`` and ``value``, or ``t`` and the rollup's)."""
+    A point carries only its own fields (``t``, ``value`` and ``flag``, or ``t`` and the
+    rollup's)."""
     table, time_col, fields = _source(kind, measure, bucket)
     columns = sql.SQL(", ").join(
         sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in fields.items()
@@ -125,8 +134,8 @@ def _csv(series: Series) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     if series.bucket == "raw":
-        writer.writerow(["t", series.measure])
-        writer.writerows([p.t.isoformat(), p.value] for p in series.points)
+        writer.writerow(["t", series.measure, "flag"])
+        writer.writerows([p.t.isoformat(), p.value, p.flag or ""] for p in series.points)
     else:
         writer.writerow(["t", "avg", "min", "max", "n"])
         writer.writerows([p.t.isoformat(), p.avg, p.min, p.max, p.n] for p in series.points)

@@ -122,7 +122,10 @@ def stream_readings(
             kind = tables[table]
             found = reading(conn, kind, device, ts)
             if found is not None:
-                data = {"device_id": device, "kind": kind.name, "ts": ts, "values": found[1]}
+                data = {
+                    "device_id": device, "kind": kind.name, "ts": ts,
+                    "values": found.values, "flags": found.flags,
+                }  # fmt: skip
                 out.append(_event("reading", data))
         return out
 
