@@ -19,10 +19,10 @@ from ingest.collector.decode import Decoder
 from ingest.collector.writer import BatchWriter, Inbound
 from ingest.feeds import KINDS
 from ingest.storage import retention, timescale
-from ingest.storage.migrate import MigrationError, connect, migrate
+from ingest.storage.migrate import MIGRATIONS, MigrationError, connect, migrate
 from ingest.storage.rollups import ROLLUPS
 from services.storage import MIGRATIONS as SERVICE_MIGRATIONS
-from tests.fixtures.servers import Database, drop_schema, fresh_database
+from tests.fixtures.servers import Database, drop_schema, fresh_database, pause_jobs
 
 pytestmark = [pytest.mark.database]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -177,7 +177,8 @@ def test_a_failed_timescaledb_setup_is_explained_and_can_be_retried(
         monkeypatch.undo()
         done = migrate(timescale_url, schema, "require", SERVICE_MIGRATIONS)  # tried again
         assert done["flavour"] == "timescaledb"
-        assert done["applied"] == [4, 5, 6, 7, 8, 101, 102, 103]
+        pause_jobs(Database(timescale_url, schema, "timescaledb"))
+        assert done["applied"] == [m.version for m in [*MIGRATIONS, *SERVICE_MIGRATIONS]][3:]
     finally:
         drop_schema(timescale_url, schema)
 
