@@ -6,7 +6,9 @@
 * ``sensor-stuck``: its measurements repeat the first values of the window (flat line);
 * ``impossible-values``: every message carries a physically impossible value;
 * ``sensor-set``: the measurements named in its params read the given values (with a
-  little noise), e.g. a drifting analyser or a real exceedance.
+  little noise), flagged N (the analyser says it is normal), e.g. a real exceedance;
+* ``sensor-calibration``: the same, flagged C: the analyser is being calibrated, so its
+  values do not count in compliance statistics.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from simulators.malformed import MalformedInjector
 from simulators.message import Message
 from simulators.scenarios import ActiveScenario
 
-FAULTS = ("device-silent", "device-buffered", "sensor-stuck", "impossible-values", "sensor-set")
+FAULTS = (
+    "device-silent",
+    "device-buffered",
+    "sensor-stuck",
+    "impossible-values",
+    "sensor-set",
+    "sensor-calibration",
+)
+SET_FLAGS = {"sensor-set": "N", "sensor-calibration": "C"}
 _ENVELOPE = ("v", "ts", "seq")
 
 
@@ -60,8 +70,8 @@ class DeviceFaults:
                 yield self._stuck_copy(device, m)
             elif fault.name == "impossible-values":
                 yield self._injector.impossible(m)
-            elif fault.name == "sensor-set":
-                yield self._set_copy(fault, m)
+            elif fault.name in SET_FLAGS:
+                yield self._set_copy(fault, m, SET_FLAGS[fault.name])
             # device-silent and device-buffered: nothing now
 
     def releases(self, t0: datetime, t1: datetime) -> list[ActiveScenario]:
@@ -75,12 +85,16 @@ class DeviceFaults:
             if parts is not None and parts.device_id in fault.targets:
                 yield m._replace(ts=fault.end)
 
-    def _set_copy(self, fault: ActiveScenario, m: Message) -> Message:
+    def _set_copy(self, fault: ActiveScenario, m: Message, flag: str) -> Message:
         obj: dict[str, Any] = json.loads(m.payload)
+        flags: dict[str, str] = dict(obj.get("flags") or {})
         for name, value in fault.params.items():
             if name in obj:
                 noise = 1 + 0.01 * gauss(0, "sensor-set", m.topic, m.ts.isoformat(), name)
                 obj[name] = round(value * noise, 3)
+                flags[name] = flag
+        if flags:
+            obj["flags"] = flags
         return m._replace(payload=json.dumps(obj, separators=(",", ":")).encode())
 
     def _stuck_copy(self, device: str, m: Message) -> Message:

@@ -112,6 +112,11 @@ SCENARIOS: dict[str, Scenario] = {
         _fault("sensor-stuck", "a device's measurements repeat one value (flat line)"),
         _fault("impossible-values", "a device sends a physically impossible value every time"),
         _fault("sensor-set", "a device reports the given values (params: measure: value)"),
+        _fault(
+            "sensor-calibration",
+            "a device's analysers read the given values while calibrating, flagged C"
+            " (params: measure: value)",
+        ),
     )
 }
 
@@ -119,7 +124,8 @@ SCENARIOS: dict[str, Scenario] = {
 @dataclass(frozen=True)
 class ScenarioRun:
     """A request for one scenario in a run; unset fields are chosen by ``activate``.
-    ``params`` are the scenario's settings (``sensor-set``: measurement → value)."""
+    ``params`` are the scenario's settings (``sensor-set``, ``sensor-calibration``:
+    measurement → value)."""
 
     name: str
     targets: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from ingest.storage.rollups import HOUR_ORIGIN, ROLLUP_BY_TABLE
+from services.statistics.valid import valid
 
 Conn = psycopg.Connection[TupleRow]
 Source = Literal["raw", "rollup"]
@@ -47,9 +48,11 @@ def valid_hourly_means(
     """The valid hourly means of ``columns`` of ``table`` over the clock hours in
     [``start``, ``end``), by device (``devices``; None: every device with rows).
 
-    A mean of fewer than ``min_samples`` non-null samples is left out. Every device with
-    at least one row in the period is in the result, with every column (possibly empty).
-    ``source`` says whether raw rows or the hourly rollups of ``table`` are read.
+    A mean of fewer than ``min_samples`` valid samples is left out: a sample counts when it
+    is not null and its data flag is N or absent (``valid``). Every device with at least
+    one row in the period is in the result, with every column (possibly empty).
+    ``source`` says whether raw rows or the hourly rollups of ``table`` are read; the
+    rollups average every stored value, flagged or not.
     """
     n = sql.Placeholder("n")
     only = sql.SQL("AND device_id = ANY(%(d)s)") if devices is not None else sql.SQL("")
@@ -60,7 +63,7 @@ def valid_hourly_means(
             " FROM {t} WHERE ts >= %(a)s AND ts < %(b)s {only} GROUP BY 1, 2"
         ).format(
             origin=sql.Literal(HOUR_ORIGIN),
-            values=sql.SQL(", ").join(mean.format(x=sql.Identifier(c), n=n) for c in columns),
+            values=sql.SQL(", ").join(mean.format(x=valid(c), n=n) for c in columns),
             t=sql.Identifier(table),
             only=only,
         )

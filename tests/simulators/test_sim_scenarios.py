@@ -43,6 +43,7 @@ def test_names_and_errors(registry: Registry) -> None:
         "sensor-stuck",
         "impossible-values",
         "sensor-set",
+        "sensor-calibration",
     }
     with pytest.raises(UnknownScenarioError, match="valid: bypass, device-buffered"):
         DistrictSimulator(registry, scenarios=("flood",))

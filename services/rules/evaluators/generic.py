@@ -30,6 +30,7 @@ from services.rules.state import Verdict
 from services.rules.types import Observation, Subject
 from services.rules.windows import Span
 from services.statistics.hourly import max_8h_means, means_of_valid_hours
+from services.statistics.valid import all_valid, valid
 
 _SIMPLE = {"mean": "avg", "max": "max", "min": "min", "sum": "sum"}
 
@@ -51,8 +52,10 @@ class ThresholdEvaluator(InstantEvaluator[ThresholdRule]):
 
 class WindowEvaluator(Evaluator[WindowRule]):
     def _selects(self) -> list[sql.Composable]:
+        """The aggregate over the valid values only (flag N or none): a value flagged C
+        (calibration) or D (fault) is no measurement of the discharge or the air."""
         rule = self.rule
-        x = sql.Identifier(rule.measure)
+        x = valid(rule.measure)
         agg = rule.aggregate
         if agg in _SIMPLE:
             first: sql.Composable = sql.SQL("{}({})").format(sql.SQL(_SIMPLE[agg]), x)
@@ -61,7 +64,7 @@ class WindowEvaluator(Evaluator[WindowRule]):
         else:  # missing: counted from the rows present
             first = sql.SQL("count(*)")
         out = [first, sql.SQL("count({})").format(x)]
-        out += [sql.SQL("avg({})").format(sql.Identifier(w.measure)) for w in rule.condition.when]
+        out += [sql.SQL("avg({})").format(valid(w.measure)) for w in rule.condition.when]
         return out
 
     def evaluate(
@@ -146,6 +149,9 @@ class RatioEvaluator(Evaluator[RatioRule]):
                 )
             )
 
+        # only rows whose every meter of the ratio reads a valid value (flag N or none)
+        # count, towards the sums and towards the coverage alike
+        columns = (*rule.numerator, *rule.denominator)
         devices = sorted({d for s in subjects for d in s.devices})
         rows = aggregate_rows(
             conn,
@@ -153,6 +159,7 @@ class RatioEvaluator(Evaluator[RatioRule]):
             [total(rule.numerator), total(rule.denominator), sql.SQL("count(*)")],
             devices,
             span,
+            where=all_valid(columns),
         )
         expected = (span.end - span.start) / rule.period
         out = []
