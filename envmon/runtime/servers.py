@@ -116,6 +116,11 @@ def servers(settings: Settings, data_dir: Path) -> Iterator[Runtime]:
         else:
             db_url = stack.enter_context(embedded_postgres(data_dir / "postgres"))
             log.info("embedded PostgreSQL in %s", data_dir / "postgres")
+            if settings.database.timescaledb == "auto":
+                # The embedded server is plain PostgreSQL; a TimescaleDB built into it for
+                # the tests is not preloaded here, and need not be warned about.
+                database = settings.database.model_copy(update={"timescaledb": "off"})
+                settings = settings.model_copy(update={"database": database})
         broker: Broker | None = None
         if settings.mqtt.url is None:
             broker = start_broker(data_dir, prefer=settings.mqtt.embedded)
