@@ -79,22 +79,33 @@ class DataClock:
 
     A simulated clock runs ahead of what is stored by the pipeline's latency (300 ms of
     wall time is minutes of simulated time at high speed), which would make every device
-    look silent; judging silence against the newest stored data does not.
+    look silent; judging silence against the newest stored data does not. The MQTT
+    simulators and the HJ 212 loggers (``apart``) are paced apart and may lag each other
+    by seconds of wall time under load: the clock is the newest time of the one behind,
+    so that neither path's devices look silent because the other ran ahead.
     """
 
-    def __init__(self, db_url: str, schema: str, start: datetime) -> None:
+    def __init__(
+        self, db_url: str, schema: str, start: datetime, apart: frozenset[str] = frozenset()
+    ) -> None:
         self._url, self._schema, self._last = db_url, schema, start
+        self._apart = sorted(apart)
         self._conn: psycopg.Connection[TupleRow] | None = None
 
     def __call__(self) -> datetime:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = connect(self._url, self._schema, autocommit=True)
-            row = self._conn.execute("SELECT max(ts) FROM device_latest").fetchone()
+            row = self._conn.execute(
+                "SELECT max(ts) FILTER (WHERE device_id <> ALL(%(a)s)),"
+                " max(ts) FILTER (WHERE device_id = ANY(%(a)s)) FROM device_latest",
+                {"a": self._apart},
+            ).fetchone()
         except psycopg.OperationalError:
             return self._last
-        if row is not None and row[0] is not None:
-            self._last = max(self._last, row[0])
+        newest = [t for t in (row or ()) if t is not None]
+        if newest:
+            self._last = max(self._last, min(newest))
         return self._last
 
     def close(self) -> None:
@@ -186,7 +197,9 @@ def run_demo(
     end = now + timedelta(seconds=duration_s)
     start = start_for(duration_s, options.speed, end)
     clock = SimClock(start, options.speed)
-    data_clock = DataClock(runtime.db_url, settings.database.schema_name, start)
+    data_clock = DataClock(
+        runtime.db_url, settings.database.schema_name, start, hj212_devices(registry)
+    )
     rules = RuleService(settings, runtime.db_url, registry, clock=data_clock, watch=watch)
     rules.start()
     sim = DistrictSimulator(
@@ -265,7 +278,9 @@ def run_forever(
     start = now - timedelta(days=1) if options.speed > 1 else now
     window = (start, now) if options.speed > 1 else (now, now + timedelta(hours=1))
     clock = SimClock(start, options.speed)
-    data_clock = DataClock(runtime.db_url, settings.database.schema_name, start)
+    data_clock = DataClock(
+        runtime.db_url, settings.database.schema_name, start, hj212_devices(runtime.registry)
+    )
     rules = RuleService(settings, runtime.db_url, runtime.registry, clock=data_clock, watch=watch)
     rules.start()
     sim = DistrictSimulator(
