@@ -31,6 +31,15 @@ def cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_storage(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        choices=("postgresql", "timescaledb"),
+        default="postgresql",
+        help="storage flavour (embedded unless ENVMON_DATABASE_URL is set)",
+    )
+
+
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("bench", help="benchmarks")
     bench = p.add_subparsers(dest="what", required=True)
@@ -38,12 +47,7 @@ def add_parser(sub: Subparsers) -> None:
     b.add_argument("--duration", type=positive, default=60.0, metavar="SECONDS")
     b.add_argument("--rate", type=positive, default=25_000.0, help="offered messages per second")
     b.add_argument("--batch-size", type=int, default=None)
-    b.add_argument(
-        "--storage",
-        choices=("postgresql", "timescaledb"),
-        default="postgresql",
-        help="storage flavour (embedded unless ENVMON_DATABASE_URL is set)",
-    )
+    _add_storage(b)
     b.set_defaults(func=cmd_ingest)
     r = bench.add_parser("rules", help="evaluation passes of the whole pack over the district")
     r.add_argument("--minutes", type=int, default=120, help="simulated minutes (default 120)")
@@ -57,10 +61,5 @@ def add_parser(sub: Subparsers) -> None:
     a.add_argument("--seed", type=int, default=1)
     a.add_argument("--schema", default="bench_api", help="where the fill is kept")
     a.add_argument("--refill", action="store_true", help="fill again even if a fill is kept")
-    a.add_argument(
-        "--storage",
-        choices=("postgresql", "timescaledb"),
-        default="postgresql",
-        help="storage flavour (embedded unless ENVMON_DATABASE_URL is set)",
-    )
+    _add_storage(a)
     a.set_defaults(func=cmd_api)
