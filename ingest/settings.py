@@ -125,6 +125,15 @@ class Hj212Settings(BaseModel):
     # Dead letters waiting for the broker; beyond it the oldest are dropped (and counted).
     dead_letter_backlog: int = Field(default=10_000, ge=1)
     flush_timeout_s: float = Field(default=5.0, ge=0)
+    # History re-request: a gap in a logger's readings still open history_delay_s after
+    # it was found (resends fill it meanwhile) is asked for (CN 2051/2061 with
+    # BeginTime/EndTime), its newest history_max_hours at most; a request without its
+    # 9012 after history_timeout_s, or refused, is asked again history_retry_s later.
+    history: bool = True
+    history_max_hours: float = Field(default=72.0, gt=0)
+    history_delay_s: float = Field(default=60.0, ge=0)
+    history_timeout_s: float = Field(default=120.0, gt=0)
+    history_retry_s: float = Field(default=300.0, gt=0)
 
 
 class RulesSettings(BaseModel):

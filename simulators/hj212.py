@@ -7,9 +7,12 @@ hourly (2061) and daily (2031) data of each period; the values are the feed simu
 
 Like a real logger it keeps every upload until its 9014 comes and sends it again after
 ``resend_s`` without one — also across reconnections, so what the platform did not
-confirm is never lost. It asks for time calibration (1013) on connecting and answers
-commands: 9011/9012, and for a history request (2051/2061/2031 with BeginTime/EndTime)
-the data of each period in the range.
+confirm is never lost. During an outage of its link (``outages``, in simulated time) it is
+offline and its readings of that time never leave it — like a logger that queues no
+real-time data — while its history still holds them, for the platform to ask for. It
+asks for time calibration (1013) on connecting and answers commands: 9011/9012, and for
+a history request (2051/2061/2031 with BeginTime/EndTime) the data of each period in the
+range.
 
 Traffic is as untidy as the field's: some packets are written in two pieces, queued
 ones go out together in one write, some uploads are split in two packets (PNUM/PNO),
@@ -64,6 +67,7 @@ class LoggerOptions:
     summaries: bool = True  # hourly and daily data besides the readings
     drain_s: float = 30.0  # once done, how long to wait for the last 9014s
     seed: int = 0
+    outages: tuple[tuple[datetime, datetime], ...] = ()  # link down [from, to), simulated
 
 
 @dataclass
@@ -76,6 +80,8 @@ class FleetStats:
     time_requests: int = 0
     time_set: int = 0
     history_answers: int = 0
+    history_sent: int = 0  # uploads sent in history answers
+    lost_in_outage: int = 0  # readings never sent: the link was down
     connects: int = 0
     unacked: int = 0  # uploads still without 9014 when the loggers stopped
 
@@ -90,6 +96,8 @@ class FleetStats:
             "time_requests": self.time_requests,
             "time_set": self.time_set,
             "history_answers": self.history_answers,
+            "history_sent": self.history_sent,
+            "lost_in_outage": self.lost_in_outage,
             "unacked": self.unacked,
         }
 
@@ -183,6 +191,9 @@ class SimulatedLogger:
             for send, cn, data_time in self.schedule():
                 if await _wait(stop, self._clock.delay_until(send)):
                     return
+                if cn == self.profile.cfg.readings_cn and self.outage_end(send) is not None:
+                    self.stats.lost_in_outage += 1
+                    continue
                 await self._new_upload(cn, data_time)
         finally:
             self._produced.set()
@@ -207,6 +218,10 @@ class SimulatedLogger:
         if await self._write([malformed(self.profile, good, reason, draw), *frames]):
             self.stats.malformed[reason] += 1  # counted once on the wire
 
+    def outage_end(self, at: datetime) -> datetime | None:
+        """When the outage ``at`` falls in ends, or None: the link is up."""
+        return next((b for a, b in self._opt.outages if a <= at < b), None)
+
     def _finished(self, stop: asyncio.Event, deadline: list[float]) -> bool:
         if not (self._produced.is_set() or stop.is_set()):
             return False
@@ -220,6 +235,10 @@ class SimulatedLogger:
         backoff = Backoff(0.1, 2.0)
         deadline: list[float] = []
         while not self._finished(stop, deadline):
+            back = self.outage_end(self._clock.now())
+            if back is not None:
+                await _wait(stop, self._clock.delay_until(back))
+                continue
             try:
                 reader, writer = await asyncio.open_connection(*self._address)
             except OSError:
@@ -257,6 +276,8 @@ class SimulatedLogger:
     ) -> None:
         buf = FrameBuffer(ACCEPT_ANY)
         while not self._finished(stop, deadline):
+            if self.outage_end(self._clock.now()) is not None:
+                return  # the link goes down
             try:
                 async with asyncio.timeout(READ_TICK_S):
                     chunk = await reader.read(4096)
@@ -308,11 +329,13 @@ class SimulatedLogger:
             a, b = parse_time(begin or "").at, parse_time(end or "").at
             if a is not None and b is not None:
                 step = self.period(p.cn)
-                out.extend(
+                answer = [
                     replace(self.upload(p.cn, at, ack=False), qn=p.qn)
                     for at in periods(a, b + timedelta(seconds=1), step)
-                )
+                ]
+                out.extend(answer)
                 self.stats.history_answers += 1
+                self.stats.history_sent += len(answer)
         if known:
             out.append(self.profile.reply(p, "9012", {"ExeRtn": "1"}))
         await self._write([self.profile.frame(x) for x in out])

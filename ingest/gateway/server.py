@@ -13,9 +13,10 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ingest.gateway.directory import Directory
+from ingest.gateway.history import History
 from ingest.gateway.publisher import DeadLetters, Publisher
 from ingest.gateway.session import Context, Session
 from ingest.gateway.stats import GatewayStats
@@ -36,7 +37,18 @@ class Gateway:
         self.settings = settings
         self._clock = clock
         self.directory = Directory(registry)
-        self.stats = GatewayStats()
+        cfg = settings.hj212
+        self.history = (
+            History(
+                max_span=timedelta(hours=cfg.history_max_hours),
+                delay_s=cfg.history_delay_s,
+                timeout_s=cfg.history_timeout_s,
+                retry_s=cfg.history_retry_s,
+            )
+            if cfg.history
+            else None
+        )
+        self.stats = GatewayStats(history=self.history)
         self.address: tuple[str, int] | None = None
         self._dead: DeadLetters | None = None
         self._publisher: Publisher | None = None
@@ -78,7 +90,9 @@ class Gateway:
         publisher = Publisher(self.settings.mqtt, cfg.gateway_id, timeout_s=cfg.publish_timeout_s)
         dead = DeadLetters(publisher, cfg.gateway_id, root, cfg.dead_letter_backlog)
         self._publisher, self._dead = publisher, dead
-        ctx = Context(cfg, self.directory, publisher, dead, root, self._clock, self.stats)
+        ctx = Context(
+            cfg, self.directory, publisher, dead, root, self._clock, self.stats, self.history
+        )
         sessions: set[asyncio.Task[None]] = set()
         async with asyncio.TaskGroup() as tg:
             mqtt = tg.create_task(publisher.run(), name="hj212-mqtt")

@@ -24,8 +24,9 @@ from datetime import datetime
 
 from ingest.edge import MAX_RAW, EdgeDeadLetter
 from ingest.gateway.directory import Directory, Logger
+from ingest.gateway.history import History
 from ingest.gateway.publisher import DeadLetters, Publisher, PublishError
-from ingest.gateway.readings import Refused, build_reading
+from ingest.gateway.readings import Reading, Refused, build_reading
 from ingest.gateway.reasons import Refusal
 from ingest.gateway.stats import GatewayStats
 from ingest.hj212 import (
@@ -36,13 +37,16 @@ from ingest.hj212 import (
     Garbage,
     Packet,
     Reassembler,
+    command,
     data_reply,
     decode_frame,
     decode_packet,
     encode_packet,
+    format_time,
     needs_data_reply,
     needs_notification_reply,
     notification_reply,
+    parse_command_reply,
     set_time,
 )
 from ingest.hj212.replies import ST_INTERACTION, UPLOADS
@@ -67,6 +71,7 @@ class Context:
     root: str
     clock: Clock
     stats: GatewayStats
+    history: History | None  # None: gaps are not asked for
 
 
 def idle_timeout(settings: Hj212Settings, logger: Logger | None) -> float:
@@ -226,6 +231,8 @@ class Session:
                 await self._send(set_time(p, ctx.clock()), logger)
         elif p.cn in COMMAND_REPLIES:
             ctx.stats.command_replies += 1
+            if p.cn in ("9011", "9012") and ctx.history is not None:
+                ctx.history.replied(logger, parse_command_reply(p))
         else:
             detail = f"CN={p.cn} is not served"
             self._dead(Refusal.UNKNOWN_CN, frame.wire, p.mn, detail, logger=logger)
@@ -257,25 +264,47 @@ class Session:
         if whole is None:
             return
         parts = list(self._waiting.pop(key, {}).values()) if p.split else [(p, frame)]
-        if whole.cn == logger.readings_cn:
-            if not await self._publish(logger, whole, parts):
+        history = ctx.history
+        answer = history.answering(logger.mn, whole.qn, whole.cn) if history else None
+        if whole.cn == logger.readings_cn or answer is not None:
+            reading = await self._publish(logger, whole, parts)
+            if not isinstance(reading, Reading):
+                if answer is not None and reading is None:
+                    answer.failed = True  # not in the broker: the gap is asked for again
                 return
+            if history is not None and answer is not None:
+                history.published(answer)
+            elif history is not None:
+                history.observe(logger, reading.ts)
         else:
             ctx.stats.skipped[whole.cn] += 1
         for part, _ in parts:
             if needs_data_reply(part):
                 await self._send(data_reply(part), logger)
+        if history is not None and answer is None:
+            await self._ask_history(history, logger, whole)
+
+    async def _ask_history(self, history: History, logger: Logger, upload: Packet) -> None:
+        """Ask ``logger`` for the data of its oldest open gap, unless one request is out."""
+        span = history.due(logger)
+        if span is None:
+            return
+        params = {"BeginTime": format_time(span.begin), "EndTime": format_time(span.end)}
+        request = command(upload, span.cn, params, self._ctx.clock())
+        history.asked(logger, span, request.qn or "")
+        await self._send(request, logger)
 
     async def _publish(
         self, logger: Logger, whole: Packet, parts: list[tuple[Packet, Frame]]
-    ) -> bool:
-        """Publish the upload's reading; True once the broker has acknowledged it."""
+    ) -> Reading | Refused | None:
+        """Publish the upload's reading: it once the broker has acknowledged it, why it
+        is no reading (a dead letter then), or None when the broker did not confirm it."""
         ctx = self._ctx
         built = build_reading(logger, whole, ctx.root)
         if isinstance(built, Refused):
             raw = b"\r\n".join(f.wire for _, f in parts)
             self._dead(built.reason, raw, whole.mn, built.detail, logger=logger, device_ts=built.ts)
-            return False
+            return built
         try:
             await ctx.publisher.publish(built.topic, built.payload)
         except PublishError as exc:
@@ -286,9 +315,9 @@ class Session:
                 built.ts.isoformat(),
                 exc,
             )
-            return False
+            return None
         ctx.stats.published += 1
-        return True
+        return built
 
     async def _send(self, packet: Packet, logger: Logger) -> None:
         self._writer.write(encode_packet(packet, logger.crc))

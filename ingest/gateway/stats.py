@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.gateway.history import History
+
 
 @dataclass
 class GatewayStats:
@@ -25,6 +27,7 @@ class GatewayStats:
     idle_timeouts: int = 0
     closed_for_garbage: int = 0
     session_errors: int = 0  # a bug met in one session (logged; the others go on)
+    history: History | None = None  # gaps found and asked for; None when that is off
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +47,7 @@ class GatewayStats:
             "idle_timeouts": self.idle_timeouts,
             "closed_for_garbage": self.closed_for_garbage,
             "session_errors": self.session_errors,
+            "history": self.history.as_dict() if self.history is not None else None,
         }
 
 

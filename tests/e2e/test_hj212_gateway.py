@@ -1,7 +1,8 @@
 """Simulated HJ 212 loggers → the gateway → Mosquitto → a collector → rows, with real
 servers: the values and flags arrive; a gateway killed mid-stream (SIGKILL) and
 restarted loses and doubles nothing; while the broker is down no logger gets a 9014,
-and once it is back nothing is missing."""
+and once it is back nothing is missing; a six-hour outage of every logger's link is
+recovered by history requests, row for row."""
 
 from __future__ import annotations
 
@@ -106,6 +107,7 @@ def check_values(fleet: FleetThread, rows: dict[tuple[str, datetime], tuple[Any,
         sent = payload.model_dump(exclude={"v", "ts", "seq", "flags"}, exclude_none=True)
         assert {k: row[k] for k in sent} == pytest.approx(sent, rel=1e-6, abs=1e-6), key
         assert seq == int(key[1].timestamp())
+        assert flags is None if planned[key].profile.legacy else set(flags) == set(sent)
         if logger.profile.legacy:
             assert flags is None
         else:
@@ -210,3 +212,50 @@ def test_no_9014_while_the_broker_is_down_and_nothing_lost_after(
     assert stats.unacked == 0
     assert stats.readings.total() == len(planned)
     assert set(stored(database)) == set(planned)
+
+
+def test_a_six_hour_outage_is_recovered_by_history_request_row_for_row(
+    settings: Settings,
+    database: Database,
+    start_collector: CollectorFactory,
+    start_gateway: GatewayFactory,
+) -> None:
+    start_collector(settings)
+    gateway = start_gateway(settings, history_delay_s=0.3)
+    assert wait_until(gateway.gateway.broker_connected, 10)
+    down = (timedelta(hours=1), timedelta(hours=7))  # every logger's link, six hours
+    fleet = FleetThread(
+        gateway.address, window=timedelta(hours=9), speed=2400, resend_s=1.0, outages=(down,)
+    )
+    outage = (fleet.window[0] + down[0], fleet.window[0] + down[1])
+    planned = fleet.readings()
+    lost = {
+        key
+        for key, x in planned.items()
+        for send, cn, data_time in x.schedule()
+        if (x.profile.device_id, data_time) == key and outage[0] <= send < outage[1]
+        and cn == x.profile.cfg.readings_cn
+    }  # fmt: skip
+    assert len(lost) >= 6 * 359
+    try:
+        fleet.start()
+        stats = fleet.join(90)
+    finally:
+        fleet.stop()
+    assert stats.lost_in_outage == len(lost)
+    assert wait_until(lambda: count(database) == len(planned), 30), (count(database), len(planned))
+    history = gateway.gateway.stats.as_dict()["history"]
+    assert history["recovered"] == stats.history_sent == len(lost), (history, stats.as_dict())
+    assert history["failed"] == 0
+    assert history["missing_now"] == 0
+    rows = stored(database)
+    assert set(rows) == set(planned)  # every lost reading's period recovered, nothing else
+    live = {k: v for k, v in rows.items() if k not in lost}
+    check_values(fleet, live)
+    for key in lost:  # the logger's minute data for the period stands in for the reading
+        seq, flags, row = rows[key]
+        payload = planned[key].payload_for("2051", key[1])
+        sent = payload.model_dump(exclude={"v", "ts", "seq", "flags"}, exclude_none=True)
+        assert {k: row[k] for k in sent} == pytest.approx(sent, rel=1e-6, abs=1e-6), key
+        assert seq == int(key[1].timestamp())
+        assert flags is None if planned[key].profile.legacy else set(flags) == set(sent)
