@@ -20,7 +20,7 @@ from dashboards._panels import (
     thresholds,
     timeseries,
 )
-from dashboards.sql import Sql, series_sql
+from dashboards.sql import FLAGGED_HELP, FLAGGED_TITLE, Sql, flagged_sql, series_sql
 from services.standards import gb3095
 
 UID = "liudong-air"
@@ -154,5 +154,13 @@ def build() -> dash_m.Dashboard:
             )
         )
         .with_panel(table("超标天数 · PM2.5 exceedance days per month", EXCEEDANCE_DAYS, span=10))
+        .with_row(dash_b.Row("数据标记 Data flags"))
+        .with_panel(
+            table(
+                FLAGGED_TITLE,
+                flagged_sql("air_reading", devices=STATIONS),
+                description=FLAGGED_HELP,
+            )
+        )
         .build()
     )

@@ -6,7 +6,8 @@ read back with ``Dashboard.from_json`` get their targets as ``SqlQuery`` again.
 rows while Grafana's interval is under an hour (or a lower bound given), the hourly rollup
 up to a day, the daily rollup beyond — the branches not taken are constant-false and
 PostgreSQL never scans them, so a 90-day panel (an interval of about two hours) reads
-the hourly rollup, never raw rows.
+the hourly rollup, never raw rows. ``flagged_sql`` lists the values instruments flagged
+(HJ 212-2017 Table 8) in the range: stored and drawn, but left out of compliance figures.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Literal, Self
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
+
+from ingest.feeds import DATA_FLAGS, VALID_FLAG
 
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 DATASOURCE_UID = "envmon-postgres"
@@ -92,3 +95,37 @@ def series_sql(
         for source, col, value, guard in branches
     ]
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2"
+
+
+FLAGGED_TITLE = "标记数据 · Flagged values (not N)"
+FLAGGED_HELP = (
+    "Values an instrument flagged (calibration, maintenance, fault, …; HJ 212-2017 Table 8)."
+    " They are stored and drawn, but the compliance figures — daily means, AQI, treatment"
+    " rate, data validity — leave them out."
+)
+FLAG_NAMES_ZH = {
+    "F": "停运",
+    "M": "维护",
+    "S": "手工输入",
+    "D": "故障",
+    "C": "校准",
+    "T": "超量程",
+    "B": "通讯异常",
+}
+
+
+def flagged_sql(table: str, *, devices: str) -> str:
+    """Per device, field and flag other than N: how many values, first and last, in the range."""
+    meaning = " ".join(
+        f"WHEN '{flag}' THEN '{FLAG_NAMES_ZH[flag]} {text}'"
+        for flag, text in DATA_FLAGS.items()
+        if flag != VALID_FLAG
+    )
+    return f"""
+SELECT d.name_zh AS "站点 Site", f.key AS "指标 Field", f.value AS "标记 Flag",
+       CASE f.value {meaning} ELSE f.value END AS "含义 Meaning",
+       count(*) AS "读数 Values", min(t.ts) AS "首次 First", max(t.ts) AS "最近 Last"
+  FROM {table} t JOIN device d USING (device_id), jsonb_each_text(t.flags) f
+ WHERE {devices} AND $__timeFilter(t.ts) AND t.flags IS NOT NULL AND f.value <> '{VALID_FLAG}'
+ GROUP BY 1, 2, 3, 4 ORDER BY 7 DESC LIMIT 200
+"""

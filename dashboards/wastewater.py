@@ -16,7 +16,7 @@ from dashboards._panels import (
     thresholds,
     timeseries,
 )
-from dashboards.sql import series_sql
+from dashboards.sql import FLAGGED_HELP, FLAGGED_TITLE, flagged_sql, series_sql
 from services.standards import gb18918
 from services.standards.targets import TREATMENT_RATE_PCT
 
@@ -142,5 +142,13 @@ def build() -> dash_m.Dashboard:
     return (
         board.with_row(dash_b.Row("溢流事件 Bypass events"))
         .with_panel(table("溢流事件 · Hours with bypass or overflow", BYPASS_EVENTS))
+        .with_row(dash_b.Row("数据标记 Data flags"))
+        .with_panel(
+            table(
+                FLAGGED_TITLE,
+                flagged_sql("wastewater_reading", devices=PLANTS),
+                description=FLAGGED_HELP,
+            )
+        )
         .build()
     )

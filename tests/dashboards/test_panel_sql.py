@@ -168,6 +168,7 @@ MAY_BE_EMPTY = {
     "分区漏损率 · Leakage rate by DMA (range)",
     "分区漏损率（本月）· DMA leakage, month",
     "超标天数 · PM2.5 exceedance days per month",
+    "标记数据 · Flagged values (not N)",  # the simulated MQTT devices flag nothing
 }
 
 
@@ -228,3 +229,29 @@ def test_a_long_range_reads_the_rollups_and_never_a_raw_table(filled: Database) 
         assert "_materialized_hypertable_" in plan, plan
     else:
         assert " on air_reading_hourly " in plan, plan
+
+
+FLAGGED_PANELS = [("liudong-air", "air_reading"), ("liudong-wastewater", "wastewater_reading")]
+
+
+@pytest.mark.parametrize(("board", "table"), FLAGGED_PANELS)
+def test_the_flagged_values_panel_lists_what_an_instrument_flagged(
+    filled: Database, board: str, table: str
+) -> None:
+    q = next(q for q in QUERIES if q.dashboard == board and q.title.startswith("标记数据"))
+    with filled.connect() as conn:
+        picked: dict[str, Any] = {}
+        _values_of(conn, board, picked)
+        air = table == "air_reading"
+        device = "air-guantang" if air else "wwtp-guantang"
+        field = "pm25_ugm3" if air else "effluent_cod_mgl"
+        conn.execute(
+            f"UPDATE {table} SET flags = jsonb_build_object(%s::text, 'C', 'x', 'N')"
+            f" WHERE device_id = %s AND ts > %s",
+            (field, device, END - timedelta(hours=2)),
+        )
+        sql = expand(q.raw_sql, start=START, end=END, interval="1m", variables=picked)
+        _, rows = _run(conn, sql)
+        conn.rollback()
+    assert [(r[1], r[2], r[3]) for r in rows] == [(field, "C", "校准 calibration")]
+    assert rows[0][4] >= 60
