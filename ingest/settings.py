@@ -116,6 +116,8 @@ class Hj212Settings(BaseModel):
     idle_min_s: float = Field(default=120.0, gt=0)
     # A connection that has sent no valid packet yet is closed after this long.
     first_packet_timeout_s: float = Field(default=120.0, gt=0)
+    # Connections served at once; one more is closed on arrival (counted, logged).
+    max_connections: int = Field(default=5000, ge=1)
     # Garbage without a single valid packet: the connection is closed past this many bytes.
     garbage_limit_bytes: int = Field(default=4096, ge=1)
     # How long a reading may wait for the broker's PUBACK before its 9014 is given up.

@@ -99,6 +99,9 @@ class Gateway:
             relay = tg.create_task(dead.run(), name="hj212-dead-letters")
 
             def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                if len(sessions) >= cfg.max_connections:
+                    self._refuse(writer)
+                    return
                 session = Session(ctx, reader, writer)
                 task = tg.create_task(session.run(), name=f"hj212-session-{session.peer}")
                 sessions.add(task)
@@ -129,6 +132,19 @@ class Gateway:
                 relay.cancel()
         log.info("HJ 212 gateway stopped: %s", self.stats.as_dict())
         return self.stats
+
+    def _refuse(self, writer: asyncio.StreamWriter) -> None:
+        """Close a connection past ``max_connections``: logged on the first and every 100th."""
+        self.stats.refused_connections += 1
+        if self.stats.refused_connections % 100 == 1:
+            log.warning(
+                "refused a connection from %s: %d loggers connected"
+                " (ENVMON_HJ212__MAX_CONNECTIONS); %d refused so far",
+                writer.get_extra_info("peername"),
+                self.settings.hj212.max_connections,
+                self.stats.refused_connections,
+            )
+        writer.close()
 
 
 class GatewayThread:

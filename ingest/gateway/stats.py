@@ -12,6 +12,7 @@ from ingest.gateway.history import History
 @dataclass
 class GatewayStats:
     connections: int = 0  # accepted
+    refused_connections: int = 0  # closed on arrival: max_connections were open
     open: int = 0  # open now
     received: int = 0  # frames cut from the streams (a packet each, valid or not)
     garbage: int = 0  # spans of bytes that were no frame
@@ -32,6 +33,7 @@ class GatewayStats:
     def as_dict(self) -> dict[str, Any]:
         return {
             "connections": self.connections,
+            "refused_connections": self.refused_connections,
             "open": self.open,
             "received": self.received,
             "garbage": self.garbage,

@@ -399,3 +399,30 @@ def test_no_reply_while_no_collector_subscribes_then_one_on_the_resend(
     link.send(wire("wwtp-guantang", p))  # the logger sends it again
     assert [r.qn for r in link.replies(1)] == [p.qn]
     assert wait_until(lambda: len(rows(database, "wastewater_reading", "wwtp-guantang")) == 1)
+
+
+def test_connections_past_the_limit_are_closed_and_the_others_served(
+    settings: Settings,
+    start_collector: CollectorFactory,
+    start_gateway: GatewayFactory,
+    database: Database,
+    links: Links,
+) -> None:
+    start_collector(settings)
+    gateway = start_gateway(settings, max_connections=2)
+    assert wait_until(gateway.gateway.broker_connected, 10)
+    first, second = links(gateway.address), links(gateway.address)
+    assert not first.closed_by_peer(0.3)
+    third = links(gateway.address)
+    assert third.closed_by_peer(5)
+    for i, link in enumerate((first, second)):
+        p = upload("wwtp-guantang", BASE + timedelta(minutes=i), {"w00000": {"Rtd": "800"}})
+        link.send(wire("wwtp-guantang", p))
+        assert [r.cn for r in link.replies(1)] == ["9014"]
+    first.close()
+    assert wait_until(lambda: gateway.gateway.stats.open == 1, 5)
+    fourth = links(gateway.address)  # room again
+    p = upload("wwtp-guantang", BASE + timedelta(minutes=5), {"w00000": {"Rtd": "800"}})
+    fourth.send(wire("wwtp-guantang", p))
+    assert [r.cn for r in fourth.replies(1)] == ["9014"]
+    assert gateway.stop().refused_connections == 1
