@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs (a virtualenv with the project, the mosquitto
-# binary the broker tests start), checks lint and types, then runs every test.
+# binary the broker tests start, the report font and PDF tools), checks lint and types,
+# then runs every test.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
-    echo "installing mosquitto (the broker tests start their own instances)"
+# System packages: mosquitto (the broker tests start their own instances), a CJK
+# TrueType font for PDF reports, poppler-utils (the report tests read the PDFs back).
+MISSING=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || MISSING+=(mosquitto)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || MISSING+=(fonts-wqy-microhei)
+command -v pdftoppm >/dev/null 2>&1 || MISSING+=(poppler-utils)
+if [ ${#MISSING[@]} -gt 0 ]; then
+    echo "installing ${MISSING[*]}"
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${MISSING[@]}" >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -165,6 +165,12 @@ class ApiSettings(BaseModel):
     access_log: bool = False
 
 
+class ReportsSettings(BaseModel):
+    # A TrueType font (.ttf/.ttc) with Chinese glyphs for PDF reports; default: the first
+    # of the usual system fonts found (fonts-wqy-microhei on Debian/Ubuntu).
+    font: str | None = None
+
+
 class GrafanaSettings(BaseModel):
     url: str | None = None
     token: SecretStr | None = None
@@ -185,6 +191,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     api: ApiSettings = ApiSettings()
     grafana: GrafanaSettings = GrafanaSettings()
+    reports: ReportsSettings = ReportsSettings()
     # Flat aliases for the two settings everyone sets.
     database_url: SecretStr | None = None
     mqtt_url: str | None = None

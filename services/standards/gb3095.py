@@ -82,3 +82,21 @@ def limits_by_date(
     if final.threshold == transition.threshold:
         return (final._replace(valid_from=transition.valid_from), old)
     return (final, transition, old)
+
+
+def edition_on(day: date) -> str:
+    """The edition (and phase) whose limits apply on local ``day``."""
+    for phase in reversed(PHASES):
+        if phase.valid_from is None or day >= phase.valid_from:
+            return phase.edition
+    raise AssertionError("the oldest phase has no start")  # pragma: no cover
+
+
+def limit_on(
+    pollutant: Pollutant, averaging: Averaging, day: date, grade: Grade = DISTRICT_GRADE
+) -> float:
+    """The limit in force on ``day``."""
+    for limit in limits_by_date(pollutant, averaging, grade):
+        if limit.valid_from is None or day >= limit.valid_from:
+            return limit.threshold
+    raise AssertionError("the oldest limit has no start")  # pragma: no cover

@@ -30,6 +30,7 @@ __all__ = [
     "BREAKPOINTS",
     "CATEGORIES",
     "EDITIONS",
+    "HEALTH",
     "IAQI_STEPS",
     "MAX_IAQI",
     "NEW_EDITION_FROM",
@@ -38,6 +39,7 @@ __all__ = [
     "Breakpoint",
     "Category",
     "Edition",
+    "Health",
     "Pollutant",
     "daily_aqi",
     "edition_for",
@@ -215,6 +217,68 @@ CATEGORIES: Final[tuple[Category, ...]] = (
     Category(4, 200, "中度污染", "Moderately polluted", "#FF0000"),
     Category(5, 300, "重度污染", "Heavily polluted", "#99004C"),
     Category(6, MAX_IAQI, "严重污染", "Severely polluted", "#7E0023"),
+)
+
+
+class Health(NamedTuple):
+    """What a level means for health and what to do (HJ 633-2012 Table 2)."""
+
+    effects_zh: str
+    advice_zh: str
+    effects_en: str
+    advice_en: str
+
+
+# HJ 633-2012 Table 2 as worded there; HJ 633-2026 keeps the levels and names the sensitive
+# groups per pollutant instead (its wording is not compared here).
+HEALTH: Final[Mapping[int, Health]] = MappingProxyType(
+    {
+        1: Health(
+            "空气质量令人满意，基本无空气污染",
+            "各类人群可正常活动",
+            "Air quality is satisfactory; little or no air pollution.",
+            "Everyone can carry on as usual.",
+        ),
+        2: Health(
+            "空气质量可接受，但某些污染物可能对极少数异常敏感人群健康有较弱影响",
+            "极少数异常敏感人群应减少户外活动",
+            "Acceptable; some pollutants may slightly affect a very few unusually sensitive"
+            " people.",
+            "The very few unusually sensitive people should reduce outdoor activity.",
+        ),
+        3: Health(
+            "易感人群症状有轻度加剧，健康人群出现刺激症状",
+            "儿童、老年人及心脏病、呼吸系统疾病患者应减少长时间、高强度的户外锻炼",
+            "Symptoms of sensitive people slightly worse; healthy people feel irritation.",
+            "Children, the elderly and people with heart or respiratory disease should reduce"
+            " long or strenuous outdoor exercise.",
+        ),
+        4: Health(
+            "进一步加剧易感人群症状，可能对健康人群心脏、呼吸系统有影响",
+            "儿童、老年人及心脏病、呼吸系统疾病患者避免长时间、高强度的户外锻炼，"
+            "一般人群适量减少户外运动",
+            "Symptoms of sensitive people worse still; may affect the heart and lungs of"
+            " healthy people.",
+            "Children, the elderly and people with heart or respiratory disease should avoid"
+            " long or strenuous outdoor exercise; everyone else should reduce it.",
+        ),
+        5: Health(
+            "心脏病和肺病患者症状显著加剧，运动耐受力降低，健康人群普遍出现症状",
+            "儿童、老年人和心脏病、肺病患者应停留在室内，停止户外运动，一般人群减少户外运动",
+            "Symptoms of people with heart or lung disease markedly worse, exercise tolerance"
+            " lower; healthy people commonly show symptoms.",
+            "Children, the elderly and people with heart or lung disease should stay indoors"
+            " and stop outdoor exercise; everyone else should reduce it.",
+        ),
+        6: Health(
+            "健康人群运动耐受力降低，有明显强烈症状，提前出现某些疾病",
+            "儿童、老年人和病人应当留在室内，避免体力消耗，一般人群应避免户外活动",
+            "Healthy people's exercise tolerance lower, with strong symptoms; some illnesses"
+            " set in early.",
+            "Children, the elderly and the sick should stay indoors and avoid exertion;"
+            " everyone else should avoid outdoor activity.",
+        ),
+    }
 )
 
 

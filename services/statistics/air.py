@@ -126,8 +126,9 @@ def o3_max_8h(
 @dataclass(frozen=True)
 class DailyInputs:
     """What a station's daily AQI is computed from: the 24-hour means of SO2, NO2, CO,
-    PM10 and PM2.5 and the O3 daily maximum 8-hour mean (keys of ``DAILY_MEANS`` and
-    ``o3_8h``; None where invalid), and the valid hours behind each 24-hour mean."""
+    PM10 and PM2.5, the O3 daily maximum 8-hour mean and maximum 1-hour mean (keys of
+    ``DAILY_MEANS``, ``o3_8h``, ``o3_1h``; None where invalid — the 1-hour maximum counts
+    under HJ 633-2012 only), and the valid hours behind each 24-hour mean."""
 
     concentrations: dict[str, float | None]
     valid_hours: dict[str, int]
@@ -159,5 +160,7 @@ def daily_aqi_inputs(
             valid[p] = len(hours)
             conc[p] = mean_of_hours(hours, min_hours)
         conc["o3_8h"] = max_8h_mean(by_column[cols["o3"]], start, end).value
+        o3_day = [v for h, v in by_column[cols["o3"]].items() if h >= start]
+        conc["o3_1h"] = max(o3_day) if o3_day else None
         out[station] = DailyInputs(conc, valid)
     return out

@@ -195,12 +195,13 @@ def rsu_online(request: Request, conn: DbConn) -> RsuOnline:
 
 @router.get("/aqi-daily", response_model=list[StationDailyAqi])
 def aqi_daily(conn: DbConn, day: DateParam = None) -> list[StationDailyAqi]:
-    """The daily AQI of each station for a local day (HJ 633 daily report), from the hourly
-    rollups: 24-h means of hours with 45 samples, needing 20 such hours per pollutant, and
-    the O3 daily maximum 8-h mean; with the concentrations it was computed from."""
+    """The daily AQI of each station for a local day (HJ 633 daily report), from the valid
+    readings (data flag N or none): 24-h means of hours with 45 valid samples, needing 20
+    such hours per pollutant, and the O3 daily maximum 8-h and 1-h means; with the
+    concentrations it was computed from (the air daily report's figures)."""
     w = window("day", day)
     out = []
-    for device, inputs in daily_aqi_inputs(conn, w.start, w.end, source="rollup").items():
+    for device, inputs in daily_aqi_inputs(conn, w.start, w.end).items():
         result = daily_aqi(inputs.concentrations, w.start)
         out.append(
             StationDailyAqi(

@@ -1,0 +1,37 @@
+"""Reports the sub-bureau and the utilities file, as code: one module per report.
+
+Each report is a pure function of the stored data, a period and the registry
+(``build(conn, registry, period)``), returning a :class:`~services.reports.model.Report`
+that every format renders (:mod:`services.reports.formats`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+
+from ingest.registry import Registry
+from services.reports import air_daily
+from services.reports.model import Report
+from services.reports.period import Period, parse_period
+from services.statistics.hourly import Conn
+
+Builder = Callable[..., Report]
+REPORTS: Mapping[str, Builder] = MappingProxyType(
+    {
+        air_daily.NAME: air_daily.build,
+    }
+)
+
+
+def build_report(
+    conn: Conn, registry: Registry, name: str, period: Period, *, now: datetime | None = None
+) -> Report:
+    builder = REPORTS.get(name)
+    if builder is None:
+        raise KeyError(f"no report {name!r}; the reports are {', '.join(REPORTS)}")
+    return builder(conn, registry, period, now=now)
+
+
+__all__ = ["REPORTS", "Period", "Report", "build_report", "parse_period"]

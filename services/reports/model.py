@@ -1,0 +1,100 @@
+"""What every report returns: typed tables of labelled, unit-carrying columns, with notes.
+
+A report is a pure value — no format in it. Each output format (JSON, CSV, XLSX, PDF)
+renders the same :class:`Report`: the column headers in Chinese first with English as an
+option, numbers with their unit and decimals, and the notes (editions applied, data
+coverage, what is missing) that a figure must not be read without.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Kind = Literal["text", "int", "number", "percent", "date", "bool", "colour"]
+Cell = str | int | float | bool | date | None
+Language = Literal["zh", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A label in both languages."""
+
+    zh: str
+    en: str
+
+    def __call__(self, lang: Language) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: Text
+    kind: Kind = "number"
+    unit: str | None = None
+    decimals: int = 1
+
+    def header(self, lang: Language) -> str:
+        return f"{self.label(lang)} ({self.unit})" if self.unit else self.label(lang)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    key: str
+    title: Text
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    notes: tuple[Text, ...] = ()
+    pdf_keys: tuple[str, ...] | None = None  # the columns a PDF page shows; None: all
+
+    def __post_init__(self) -> None:
+        width = len(self.columns)
+        for row in self.rows:
+            if len(row) != width:
+                raise ValueError(f"{self.key}: a row of {len(row)} cells for {width} columns")
+
+    def column(self, key: str) -> list[Cell]:
+        i = next(i for i, c in enumerate(self.columns) if c.key == key)
+        return [row[i] for row in self.rows]
+
+    def records(self) -> list[dict[str, Cell]]:
+        keys = [c.key for c in self.columns]
+        return [dict(zip(keys, row, strict=True)) for row in self.rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A bar chart of one table's column over another (the PDF draws it): bars coloured by
+    ``colour_key`` when given, a reference line at ``limit``."""
+
+    title: Text
+    table: str
+    x_key: str
+    y_key: str
+    colour_key: str | None = None
+    limit: float | None = None
+    limit_label: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    name: str
+    title: Text
+    period_label: str
+    generated_at: datetime
+    tables: tuple[Table, ...]
+    notes: tuple[Text, ...] = ()
+    charts: tuple[Chart, ...] = field(default=())
+
+    def table(self, key: str) -> Table:
+        return next(t for t in self.tables if t.key == key)
+
+
+def rows_of(
+    records: Sequence[dict[str, Cell]], columns: Sequence[Column]
+) -> tuple[tuple[Cell, ...], ...]:
+    """Rows in the columns' order from dicts keyed by column."""
+    return tuple(tuple(r.get(c.key) for c in columns) for r in records)

@@ -1,0 +1,172 @@
+"""The reports' figures against values computed by hand from a small fixture and against
+the KPI endpoints; each format renders the same figures (XLSX cell by cell against JSON,
+CSV, a PDF with its CJK font embedded and a chart drawn)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from ingest.registry import load_registry
+from ingest.settings import Settings
+from services.api import create_app, create_key
+from services.reports import build_report, parse_period
+from services.reports.formats import render
+from services.reports.model import Report
+from services.standards.hj633 import daily_aqi
+from tests.fixtures.servers import Database
+from tests.services.test_valid_values import insert
+
+pytestmark = [pytest.mark.database]
+DAY = date(2026, 11, 3)
+START = datetime(2026, 11, 2, 16, tzinfo=UTC)  # local midnight of 3 November
+MINUTE = timedelta(minutes=1)
+
+
+def _o3(hour: int) -> float:
+    return 50.0 + 5 * hour
+
+
+def _station_day(device: str, hours: range) -> list[dict[str, Any]]:
+    """A reading a minute: SO2 10, NO2 40, CO 0.8, PM10 100, PM2.5 80, O3 50 + 5 x hour —
+    except hour 0's PM2.5, 500 and flagged C (calibration)."""
+    rows = []
+    for h in hours:
+        for m in range(60):
+            flagged = h == 0
+            rows.append(
+                {
+                    "device_id": device,
+                    "ts": START + timedelta(hours=h) + m * MINUTE,
+                    "so2_ugm3": 10.0,
+                    "no2_ugm3": 40.0,
+                    "co_mgm3": 0.8,
+                    "pm10_ugm3": 100.0,
+                    "pm25_ugm3": 500.0 if flagged else 80.0,
+                    "o3_ugm3": _o3(h),
+                    "flags": {"pm25_ugm3": "C" if flagged else "N"},
+                }
+            )
+    return rows
+
+
+@pytest.fixture
+def air_day(database: Database) -> Report:
+    insert(database, "air_reading", _station_day("air-guantang", range(24)))
+    insert(database, "air_reading", _station_day("air-hualing", range(12, 24)))
+    with database.connect() as conn:
+        return build_report(conn, load_registry(), "air-daily", parse_period(day=DAY.isoformat()))
+
+
+def test_air_daily_by_hand(air_day: Report) -> None:
+    rows = {r["site_id"]: r for r in air_day.table("daily").records()}
+    g = rows["air-guantang"]
+    o3_8h = sum(_o3(h) for h in range(16, 24)) / 8
+    assert (g["so2"], g["no2"], g["co"], g["pm10"]) == pytest.approx((10.0, 40.0, 0.8, 100.0))
+    assert g["pm25"] == pytest.approx(80.0)  # the calibration hour left out: 23 valid hours
+    assert g["o3_8h"] == pytest.approx(o3_8h)
+    assert g["o3_1h"] == _o3(23)
+    expected = daily_aqi(
+        {"so2": 10, "no2": 40, "co": 0.8, "pm10": 100, "pm25": 80, "o3_8h": o3_8h}, START
+    )
+    assert g["aqi"] == expected.aqi
+    assert g["pm25_iaqi"] == expected.iaqi["pm25_24h"]
+    assert g["category"] == f"{expected.category_zh} {expected.category_en}"
+    assert g["colour"] == expected.colour
+    assert g["validity"] == "有效 valid"
+    assert "PM2.5 23/24" in str(g["coverage"])
+    h = rows["air-hualing"]  # 12 hours: no valid 24-h mean
+    assert h["pm25"] is None
+    assert h["aqi"] is None
+    assert "PM2.5 12 h < 20 h" in str(h["validity"])
+    assert rows["air-longhu"]["validity"] == "无数据 no data"
+    district = rows["district"]
+    assert district["pm25"] == pytest.approx(80.0)  # drawn from the one valid station
+    assert f"PM2.5 1/{len(load_registry().air)}" in str(district["coverage"])
+    assert district["aqi"] == expected.aqi
+    assert any("HJ 633-2026" in n.zh for n in air_day.notes)
+
+
+@pytest.fixture
+def viewer(database: Database) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    with database.connect() as conn:
+        key = create_key(conn, "viewer-1", "viewer")
+    settings = Settings(database={"schema_name": database.schema})
+    with TestClient(create_app(settings, database.url, load_registry(), [])) as c:
+        yield c, {"Authorization": f"Bearer {key}"}
+
+
+def test_air_daily_matches_the_kpi_endpoint(
+    air_day: Report, viewer: tuple[TestClient, dict[str, str]]
+) -> None:
+    client, headers = viewer
+    kpi = client.get(f"/api/v1/kpi/aqi-daily?date={DAY}", headers=headers).json()
+    assert {k["device_id"] for k in kpi} == {"air-guantang", "air-hualing"}
+    by_device = {k["device_id"]: k for k in kpi}
+    for row in air_day.table("daily").records():
+        if row["site_id"] in by_device:
+            k = by_device[row["site_id"]]
+            assert k["aqi"] == row["aqi"] or (k["aqi"] is not None and row["aqi"] is None)
+            for key in ("so2", "no2", "co", "pm10", "pm25", "o3_8h"):
+                assert k["concentrations"][key] == row[key], (row["site_id"], key)
+
+
+def test_xlsx_holds_the_json_figures_cell_by_cell(air_day: Report) -> None:
+    doc = json.loads(render(air_day, "json"))
+    table = doc["tables"][0]
+    book = load_workbook(io.BytesIO(render(air_day, "xlsx", "zh")))
+    sheet = book[table["title"]["zh"]]
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    headers = [f"{c['zh']} ({c['unit']})" if c["unit"] else c["zh"] for c in table["columns"]]
+    assert cells[0] == headers
+    assert len(cells) == 1 + len(table["rows"])
+    for got, record in zip(cells[1:], table["rows"], strict=True):
+        assert got == [record[c["key"]] for c in table["columns"]]
+    assert sheet["A2"].value == "air-guantang"
+    colour = next(i for i, c in enumerate(table["columns"]) if c["key"] == "colour")
+    fill = sheet.cell(row=2, column=colour + 1).fill.fgColor.rgb
+    assert fill.endswith(str(table["rows"][0]["colour"]).lstrip("#"))
+
+
+def test_csv_has_the_headers_and_rounded_figures(air_day: Report) -> None:
+    text = render(air_day, "csv", "en").decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Daily air-quality report 2026-11-03"]
+    header = rows[1]
+    assert header[:3] == ["Site id", "Site", "SO2 24-h mean (µg/m³)"]
+    guantang = dict(zip(header, rows[2], strict=True))
+    assert guantang["PM2.5 24-h mean (µg/m³)"] == "80"
+    assert guantang["CO 24-h mean (mg/m³)"] == "0.8"
+
+
+def _ppm_pixels(path: Path) -> tuple[int, int, bytes]:
+    data = path.read_bytes()
+    parts = data.split(maxsplit=4)
+    assert parts[0] == b"P6"
+    return int(parts[1]), int(parts[2]), parts[4]
+
+
+def test_pdf_embeds_a_cjk_font_and_draws_the_chart(air_day: Report, tmp_path: Path) -> None:
+    pdf = tmp_path / "air-daily.pdf"
+    pdf.write_bytes(render(air_day, "pdf", "zh"))
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True)
+    line = next(x for x in fonts.stdout.splitlines() if "EnvmonCJK" in x or "WenQuanYi" in x)
+    assert " yes " in line  # embedded (emb column)
+    subprocess.run(["pdftoppm", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")],
+                   check=True)  # fmt: skip
+    page = next(tmp_path.glob("p*.ppm"))
+    width, height, pixels = _ppm_pixels(page)
+    colour = bytes.fromhex(str(air_day.table("daily").records()[0]["colour"]).lstrip("#"))
+    bar = pixels.count(colour) // 1  # pixels of the AQI level colour: the chart's bars
+    assert width > height  # A4 landscape
+    assert bar > 50
