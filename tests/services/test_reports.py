@@ -27,7 +27,7 @@ from services.standards.hj633 import daily_aqi
 from tests.fixtures.servers import Database
 from tests.services.test_valid_values import insert
 
-pytestmark = [pytest.mark.database]
+pytestmark = [pytest.mark.database, pytest.mark.both_flavours]
 DAY = date(2026, 11, 3)
 START = datetime(2026, 11, 2, 16, tzinfo=UTC)  # local midnight of 3 November
 MINUTE = timedelta(minutes=1)
@@ -170,3 +170,75 @@ def test_pdf_embeds_a_cjk_font_and_draws_the_chart(air_day: Report, tmp_path: Pa
     bar = pixels.count(colour) // 1  # pixels of the AQI level colour: the chart's bars
     assert width > height  # A4 landscape
     assert bar > 50
+
+
+def _plant_minute(k: int, day: int) -> dict[str, Any]:
+    """wwtp-guantang, minute ``k`` of day ``day`` (0, 1 or 2) of November 3-5."""
+    bypass = day == 1 and (60 <= k < 120 or 600 <= k < 660)  # two one-hour episodes
+    maintenance = day == 0 and k < 120  # 2 hours of effluent COD flagged M
+    return {
+        "device_id": "wwtp-guantang",
+        "ts": START + timedelta(days=day) + k * MINUTE,
+        "influent_flow_m3h": 1100.0,
+        "effluent_flow_m3h": 1000.0,
+        "bypass_flow_m3h": 100.0 if bypass else 0.0,
+        "influent_cod_mgl": 300.0,
+        "influent_nh3n_mgl": 30.0,
+        "effluent_cod_mgl": 999.0 if maintenance else (60.0 if day == 1 else 20.0),
+        "effluent_nh3n_mgl": 1.0,
+        "effluent_tn_mgl": 10.0,
+        "effluent_tp_mgl": 0.3,
+        "effluent_ss_mgl": 5.0,
+        "effluent_ph": 7.0,
+        "water_temp_c": 20.0,
+        "flags": {"effluent_cod_mgl": "M" if maintenance else "N"},
+    }
+
+
+@pytest.fixture
+def wwtp_month(database: Database) -> Report:
+    rows = [_plant_minute(k, d) for d in (0, 1) for k in range(1440)]
+    rows += [_plant_minute(k, 2) for k in range(600)]  # 10 hours: too few for a day
+    insert(database, "wastewater_reading", rows)
+    with database.connect() as conn:
+        return build_report(conn, load_registry(), "wwtp-monthly", parse_period(month="2026-11"))
+
+
+def test_wwtp_monthly_by_hand(wwtp_month: Report) -> None:
+    registry = load_registry()
+    capacity = next(s for s in registry.wastewater if s.id == "wwtp-guantang").design_capacity_m3d
+    rows = {r["site_id"]: r for r in wwtp_month.table("plants").records()}
+    g = rows["wwtp-guantang"]
+    assert g["days"] == "2/30"
+    assert g["treated"] == pytest.approx(48_000)
+    assert g["daily_flow"] == pytest.approx(24_000)
+    assert g["load"] == pytest.approx(100 * 24_000 / capacity)
+    assert g["cod"] == pytest.approx(40.0)  # the maintenance hours left out
+    assert g["cod_removal"] == pytest.approx(100 * 260 / 300)
+    assert g["cod_t"] == pytest.approx((280 + 240) * 24_000 / 1e6)
+    assert g["nh3n_t"] == pytest.approx(2 * 29 * 24_000 / 1e6)
+    assert g["compliant"] == "1/2"  # COD 60 > 50 on the second day
+    assert g["bypass"] == pytest.approx(200.0)
+    assert g["bypass_events"] == 2
+    assert g["rate"] == pytest.approx(100 * 48_000 / 48_200)
+    assert g["meets"] == "是 yes"
+    plants = [s for s in registry.wastewater if s.type == "wwtp"]
+    district = rows["district"]
+    assert district["days"] == f"1/{len(plants)} plants"
+    assert district["treated"] == pytest.approx(48_000)
+    assert "缺" in str(district["meets"])
+    silent = next(n for n in wwtp_month.notes if n.en.startswith("No data"))
+    assert all(p.name_en in silent.en for p in plants if p.id != "wwtp-guantang")
+
+
+def test_wwtp_monthly_renders_every_format(wwtp_month: Report, tmp_path: Path) -> None:
+    doc = json.loads(render(wwtp_month, "json"))
+    assert doc["tables"][0]["rows"][0]["site_id"] == "wwtp-guantang"
+    book = load_workbook(io.BytesIO(render(wwtp_month, "xlsx", "en")))
+    assert book["WWTP monthly operation report"]["B1"].value == "Plant"
+    assert render(wwtp_month, "csv").decode("utf-8-sig").count("\r\n") > 8
+    (tmp_path / "w.pdf").write_bytes(render(wwtp_month, "pdf"))
+    out = subprocess.run(["pdftotext", str(tmp_path / "w.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    assert "污水处理厂运行月报" in out
+    assert "本月无数据" in out

@@ -87,6 +87,8 @@ def _table(table: Table, lang: Language, font: str, width: float) -> list[Flowab
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8EEF4")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
     ]
     for r, row in enumerate(table.rows, start=1):
         out: list[Paragraph | str] = []
@@ -98,11 +100,31 @@ def _table(table: Table, lang: Language, font: str, width: float) -> list[Flowab
             else:
                 out.append(Paragraph(_fmt(value, col), small))
         data.append(out)
-    weights = [3.0 if c.kind == "text" else 1.0 for c in cols]
+    weights = [_weight(col, [row[index[col.key]] for row in table.rows]) for col in cols]
     total = sum(weights)
     pdf = PdfTable(data, colWidths=[width * w / total for w in weights], repeatRows=1)
     pdf.setStyle(TableStyle(cast("Any", style)))
     return [pdf]
+
+
+def _chars(text: str) -> float:
+    """Printed width in Latin characters: a CJK character is about two."""
+    return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+
+
+def _weight(column: Column, values: Sequence[Cell]) -> float:
+    """A column's share of the page: its widest value, within bounds (long text wraps)."""
+    widest = max((_chars(_fmt(v, column)) for v in values), default=1.0)
+    header = max((_chars(w) for w in column.header("zh").split()), default=1.0)
+    if column.kind == "text":
+        return min(max(widest, header, 6.0), 20.0)
+    return min(max(widest + 1, header, 6.0), 12.0)
+
+
+def _short(label: str, lang: Language) -> str:
+    """A bilingual name ("官塘站 Guantang station") in one language, for chart axes."""
+    zh, _, en = label.partition(" ")
+    return (zh if lang == "zh" or not en else en)[:14]
 
 
 def _chart(report: Report, chart: Chart, lang: Language, font: str, width: float) -> Drawing:
@@ -120,7 +142,7 @@ def _chart(report: Report, chart: Chart, lang: Language, font: str, width: float
     top = max([*ys, chart.limit or 0.0, 1.0]) * 1.15
     bars.valueAxis.valueMin, bars.valueAxis.valueMax = 0, top
     bars.valueAxis.labels.fontName = font
-    bars.categoryAxis.categoryNames = [x[:10] for x in xs] or [""]
+    bars.categoryAxis.categoryNames = [_short(x, lang) for x in xs] or [""]
     bars.categoryAxis.labels.fontName = font
     bars.categoryAxis.labels.fontSize = 6
     bars.categoryAxis.labels.angle = 30
@@ -136,7 +158,7 @@ def _chart(report: Report, chart: Chart, lang: Language, font: str, width: float
             Line(bars.x, y, bars.x + bars.width, y, strokeColor=colors.red, strokeDashArray=[3, 2])
         )
         label = chart.limit_label(lang) if chart.limit_label else f"{chart.limit:g}"
-        d.add(String(bars.x + bars.width - 40 * mm, y + 2, label, fontName=font, fontSize=7))
+        d.add(String(bars.x + 2, y + 2, label, fontName=font, fontSize=7, fillColor=colors.red))
     return d
 
 
