@@ -8,10 +8,8 @@ from datetime import datetime
 
 from psycopg import sql
 
-from services.statistics.hourly import Conn
+from services.statistics.hourly import DAY_ORIGIN, Conn
 from services.statistics.valid import valid
-
-DAY_ORIGIN = "2000-01-01 00:00:00+08"  # local days (Asia/Shanghai)
 
 
 def treatment_rate_pct(treated_m3: float, bypass_m3: float) -> float | None:

@@ -242,3 +242,42 @@ def test_wwtp_monthly_renders_every_format(wwtp_month: Report, tmp_path: Path) -
                          text=True, check=True).stdout  # fmt: skip
     assert "污水处理厂运行月报" in out
     assert "本月无数据" in out
+
+
+@pytest.fixture
+def leakage_month(database: Database) -> Report:
+    flows = []
+    for meter in ("dma-01-fm1", "dma-01-fm2"):
+        for day in (0, 1):
+            for k in range(1440):
+                night = 120 <= k < 240  # 02:00-04:00 local
+                ts = START + timedelta(days=day) + k * MINUTE
+                flows.append({"device_id": meter, "ts": ts, "flow_m3h": 40.0 if night else 100.0})
+    insert(database, "water_inlet_flow", flows)
+    bills = [
+        {"device_id": "dma-01", "ts": START + timedelta(days=d), "day": DAY + timedelta(days=d),
+         "billed_m3": 2 * 2100.0}
+        for d in (0, 1, 2)  # the third day's inlet data is missing: not balanced
+    ]  # fmt: skip
+    insert(database, "water_billing", bills)
+    with database.connect() as conn:
+        return build_report(conn, load_registry(), "leakage-monthly", parse_period(month="2026-11"))
+
+
+def test_leakage_monthly_by_hand(leakage_month: Report) -> None:
+    rows = {r["dma_id"]: r for r in leakage_month.table("balance").records()}
+    d = rows["dma-01"]
+    supplied = 2 * 2 * (22 * 100 + 2 * 40)  # two meters, two days, m³
+    assert d["days"] == "2/30"
+    assert d["input"] == pytest.approx(supplied)
+    assert d["billed"] == pytest.approx(2 * 2 * 2100)
+    assert d["rwl"] == pytest.approx(100 * (supplied - 8400) / supplied)
+    assert d["grade"] == "一级 first"
+    assert d["meets"] == "是 yes"
+    assert d["mnf"] == pytest.approx(80.0)  # two meters at 40 m³/h at night
+    assert rows["dma-02"]["rwl"] is None
+    assert "(1/" in str(rows["utility"]["dma"])
+    nights = leakage_month.table("mnf").records()
+    assert [n["date"] for n in nights] == [DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)]
+    assert nights[0]["dma-01"] == pytest.approx(80.0)
+    assert nights[2]["dma-01"] is None
