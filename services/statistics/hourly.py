@@ -23,8 +23,6 @@ from psycopg.rows import TupleRow
 from ingest.storage.rollups import HOUR_ORIGIN, ROLLUP_BY_TABLE
 from services.statistics.valid import valid
 
-DAY_ORIGIN = "2000-01-01 00:00:00+08"  # date_bin origin of local days (Asia/Shanghai)
-
 Conn = psycopg.Connection[TupleRow]
 Source = Literal["raw", "rollup"]
 HOUR = timedelta(hours=1)

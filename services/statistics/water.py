@@ -7,7 +7,8 @@ from datetime import datetime
 
 from psycopg import sql
 
-from services.statistics.hourly import DAY_ORIGIN, Conn
+from ingest.storage.rollups import DAY_ORIGIN
+from services.statistics.hourly import Conn
 from services.statistics.valid import valid
 
 

@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from ingest.registry import load_registry
 from ingest.settings import Settings
+from ingest.storage.rollups import record_pending
 from services.api import create_app, create_key
 from services.reports import build_report, parse_period
 from services.reports.formats import render
@@ -281,3 +282,50 @@ def test_leakage_monthly_by_hand(leakage_month: Report) -> None:
     assert [n["date"] for n in nights] == [DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)]
     assert nights[0]["dma-01"] == pytest.approx(80.0)
     assert nights[2]["dma-01"] is None
+
+
+@pytest.fixture
+def rsu_month(database: Database) -> tuple[Report, str]:
+    registry = load_registry()
+    ix = next(
+        i.id
+        for i in registry.intersections
+        if sum(r.intersection == i.id for r in registry.rsus) >= 2
+    )
+    a, b = [r.id for r in registry.rsus if r.intersection == ix][:2]
+    beats = [
+        {
+            "device_id": rsu, "ts": START + timedelta(hours=h, minutes=10 * k),
+            "online": h in up, "cpu_pct": 10.0, "mem_pct": 20.0, "board_temp_c": 40.0,
+            "gnss_lock": True, "cloud_link": True, "uptime_s": 1000,
+        }
+        for rsu, up in ((a, range(12)), (b, range(6, 18)))
+        for h in range(24)
+        for k in range(6)  # a heartbeat every 10 minutes
+    ]  # fmt: skip
+    insert(database, "rsu_heartbeat", beats)
+    with database.connect() as conn, conn.cursor() as cur:  # as the collector records a batch
+        record_pending(cur, "rsu_heartbeat", START, START + timedelta(days=1))
+    database.refresh_rollups()
+    with database.connect() as conn:
+        return build_report(conn, registry, "rsu-monthly", parse_period(month="2026-11")), ix
+
+
+def test_rsu_monthly_by_hand(rsu_month: tuple[Report, str]) -> None:
+    report, ix = rsu_month
+    registry = load_registry()
+    days = {r["date"]: r for r in report.table("daily").records()}
+    assert days[DAY]["rsu_hours"] == 24
+    assert days[DAY]["rate"] == pytest.approx(100 * 24 / (len(registry.rsus) * 24))
+    assert days[DAY]["full"] == 0
+    assert days[DAY]["dark"] == len(registry.intersections) - 1
+    assert days[DAY + timedelta(days=1)]["rsu_hours"] == 0
+    rows = {r["ix_id"]: r for r in report.table("intersections").records()}
+    x = rows[ix]
+    assert x["availability"] == pytest.approx(100 * 18 / 720)
+    assert x["outage_hours"] == 702
+    assert x["outages"] == 2  # 1-2 November, then from 18:00 on the 3rd to the end
+    assert x["longest"] == 720 - 48 - 18
+    never = {r["ix_id"] for r in report.table("never").records()}
+    assert ix not in never
+    assert len(never) == len(registry.intersections) - 1
