@@ -12,7 +12,13 @@ from datetime import datetime
 from types import MappingProxyType
 
 from ingest.registry import Registry
-from services.reports import air_daily, leakage_monthly, rsu_monthly, wwtp_monthly
+from services.reports import (
+    air_assessment,
+    air_daily,
+    leakage_monthly,
+    rsu_monthly,
+    wwtp_monthly,
+)
 from services.reports.model import Report
 from services.reports.period import Period, parse_period
 from services.statistics.hourly import Conn
@@ -21,6 +27,8 @@ Builder = Callable[..., Report]
 REPORTS: Mapping[str, Builder] = MappingProxyType(
     {
         air_daily.NAME: air_daily.build,
+        air_assessment.MONTHLY: air_assessment.build_monthly,
+        air_assessment.ANNUAL: air_assessment.build_annual,
         wwtp_monthly.NAME: wwtp_monthly.build,
         leakage_monthly.NAME: leakage_monthly.build,
         rsu_monthly.NAME: rsu_monthly.build,

@@ -146,21 +146,48 @@ def daily_aqi_inputs(
 ) -> dict[str, DailyInputs]:
     """The daily AQI inputs (HJ 633) of each station with readings over the local day
     [``start``, ``end``) or the 7 hours before it (``stations``; None: every station)."""
+    if end - start != 24 * HOUR:
+        raise ValueError(f"a local day is 24 hours, not {end - start}")
+    by_day = daily_inputs_by_day(
+        conn, [start], stations, min_samples=min_samples, min_hours=min_hours, source=source
+    )
+    return {station: days[start] for station, days in by_day.items()}
+
+
+def daily_inputs_by_day(
+    conn: Conn,
+    days: Sequence[datetime],
+    stations: Sequence[str] | None = None,
+    *,
+    min_samples: int = HOUR_SAMPLES,
+    min_hours: int = DAY_HOURS,
+    source: Source = "raw",
+) -> dict[str, dict[datetime, DailyInputs]]:
+    """:func:`daily_aqi_inputs` for each local day starting at ``days`` (consecutive or
+    not), from one read of the hourly means; a station appears with the days it has
+    readings in (or in the 7 hours before)."""
+    if not days:
+        return {}
     cols = {p: POLLUTANTS[p] for p in (*DAILY_MEANS, "o3")}
     hourly = valid_hourly_means(
-        conn, READINGS, list(cols.values()), start - 7 * HOUR, end, devices=stations,
-        min_samples=min_samples, source=source,
+        conn, READINGS, list(cols.values()), min(days) - 7 * HOUR, max(days) + 24 * HOUR,
+        devices=stations, min_samples=min_samples, source=source,
     )  # fmt: skip
-    out = {}
+    out: dict[str, dict[datetime, DailyInputs]] = {}
     for station, by_column in sorted(hourly.items()):
-        conc: dict[str, float | None] = {}
-        valid: dict[str, int] = {}
-        for p in DAILY_MEANS:
-            hours = {h: v for h, v in by_column[cols[p]].items() if h >= start}
-            valid[p] = len(hours)
-            conc[p] = mean_of_hours(hours, min_hours)
-        conc["o3_8h"] = max_8h_mean(by_column[cols["o3"]], start, end).value
-        o3_day = [v for h, v in by_column[cols["o3"]].items() if h >= start]
-        conc["o3_1h"] = max(o3_day) if o3_day else None
-        out[station] = DailyInputs(conc, valid)
+        for start in days:
+            end = start + 24 * HOUR
+            if not any(start - 7 * HOUR <= h < end for c in by_column.values() for h in c):
+                continue
+            conc: dict[str, float | None] = {}
+            valid: dict[str, int] = {}
+            for p in DAILY_MEANS:
+                hours = {h: v for h, v in by_column[cols[p]].items() if start <= h < end}
+                valid[p] = len(hours)
+                conc[p] = mean_of_hours(hours, min_hours)
+            o3 = {h: v for h, v in by_column[cols["o3"]].items() if start - 7 * HOUR <= h < end}
+            conc["o3_8h"] = max_8h_mean(o3, start, end).value
+            o3_day = [v for h, v in o3.items() if h >= start]
+            conc["o3_1h"] = max(o3_day) if o3_day else None
+            out.setdefault(station, {})[start] = DailyInputs(conc, valid)
     return out

@@ -22,6 +22,7 @@ from ingest.settings import Settings
 from ingest.storage.rollups import record_pending
 from services.api import create_app, create_key
 from services.reports import build_report, parse_period
+from services.reports.air_assessment import percentile
 from services.reports.formats import render
 from services.reports.model import Report
 from services.standards.hj633 import daily_aqi
@@ -38,7 +39,7 @@ def _o3(hour: int) -> float:
     return 50.0 + 5 * hour
 
 
-def _station_day(device: str, hours: range) -> list[dict[str, Any]]:
+def _station_day(device: str, hours: range, day: int = 0) -> list[dict[str, Any]]:
     """A reading a minute: SO2 10, NO2 40, CO 0.8, PM10 100, PM2.5 80, O3 50 + 5 x hour —
     except hour 0's PM2.5, 500 and flagged C (calibration)."""
     rows = []
@@ -48,7 +49,7 @@ def _station_day(device: str, hours: range) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "device_id": device,
-                    "ts": START + timedelta(hours=h) + m * MINUTE,
+                    "ts": START + timedelta(days=day, hours=h) + m * MINUTE,
                     "so2_ugm3": 10.0,
                     "no2_ugm3": 40.0,
                     "co_mgm3": 0.8,
@@ -329,3 +330,41 @@ def test_rsu_monthly_by_hand(rsu_month: tuple[Report, str]) -> None:
     never = {r["ix_id"] for r in report.table("never").records()}
     assert ix not in never
     assert len(never) == len(registry.intersections) - 1
+
+
+def test_air_monthly_by_hand(database: Database) -> None:
+    for day in range(3):
+        insert(database, "air_reading", _station_day("air-guantang", range(24), day))
+    with database.connect() as conn:
+        report = build_report(conn, load_registry(), "air-monthly", parse_period(month="2026-11"))
+        annual = build_report(conn, load_registry(), "air-annual", parse_period(year="2026"))
+    rows = {r["site_id"]: r for r in report.table("assessment").records()}
+    g = rows["air-guantang"]
+    o3_8h = sum(_o3(h) for h in range(16, 24)) / 8
+    daily = daily_aqi(
+        {"so2": 10, "no2": 40, "co": 0.8, "pm10": 100, "pm25": 80, "o3_8h": o3_8h}, START
+    )
+    assert daily.level is not None
+    assert g["assessed"] == "3/30"
+    assert g["compliant"] == (3 if daily.aqi is not None and daily.aqi <= 100 else 0)
+    assert g[f"level{daily.level}"] == 3
+    assert g["primary"] == "PM2.5 100%"
+    assert g["pm25"] == pytest.approx(80.0)
+    assert g["co_p95"] == pytest.approx(0.8)
+    assert g["o3_p90"] == pytest.approx(o3_8h)
+    index = 10 / 60 + 40 / 40 + 100 / 60 + 80 / 30 + 0.8 / 4 + o3_8h / 160
+    assert g["index"] == pytest.approx(index)
+    assert g["over"] == "PM10、PM2.5"
+    assert str(g["validity"]).startswith("数据不足 insufficient: SO2 3 < 27")
+    assert rows["district"]["index"] == pytest.approx(index)
+    assert rows["district"]["last_year"] is None
+    assert [d["aqi"] for d in report.table("days").records()] == [daily.aqi] * 3
+    assert annual.table("assessment").records()[0]["assessed"] == "3/365"
+
+
+def test_the_hj663_percentile() -> None:
+    values = [float(v) for v in range(1, 21)]  # 1..20
+    assert percentile(values, 0.95) == pytest.approx(19.05)  # k = 19.05
+    assert percentile(values, 0.90) == pytest.approx(18.1)
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([], 0.9) is None
