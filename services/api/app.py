@@ -19,6 +19,7 @@ from services.api.routes import (
     kpi,
     metrics,
     registry,
+    reports,
     rules,
     series,
     silences,
@@ -69,7 +70,8 @@ def create_app(
     app.state.rules = list(rules_)
     problems.install(app)
     routers = (
-        health, registry, series, kpi, alerts, silences, stream, rules, dead_letters, metrics,
+        health, registry, series, kpi, reports, alerts, silences, stream, rules, dead_letters,
+        metrics,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

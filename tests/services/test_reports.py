@@ -368,3 +368,27 @@ def test_the_hj663_percentile() -> None:
     assert percentile(values, 0.90) == pytest.approx(18.1)
     assert percentile([5.0], 0.9) == 5.0
     assert percentile([], 0.9) is None
+
+
+def test_the_api_serves_the_report_files(
+    air_day: Report, viewer: tuple[TestClient, dict[str, str]]
+) -> None:
+    client, headers = viewer
+    assert "air-daily" in client.get("/api/v1/reports", headers=headers).json()
+    got = client.get(f"/api/v1/reports/air-daily?date={DAY}&format=json", headers=headers)
+    assert got.status_code == 200
+    rows = {r["site_id"]: r for r in got.json()["tables"][0]["rows"]}
+    assert rows["air-guantang"]["aqi"] == air_day.table("daily").records()[0]["aqi"]
+    xlsx = client.get(f"/api/v1/reports/air-daily?date={DAY}&format=xlsx", headers=headers)
+    assert xlsx.headers["content-disposition"] == 'attachment; filename="air-daily-2026-11-03.xlsx"'
+    assert load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "说明 Notes"
+    pdf = client.get(f"/api/v1/reports/air-daily?date={DAY}&format=pdf", headers=headers)
+    assert pdf.content.startswith(b"%PDF")
+    wrong = client.get("/api/v1/reports/air-daily?month=2026-11", headers=headers)
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert "daily report" in wrong.json()["detail"]
+    both = client.get(f"/api/v1/reports/air-daily?date={DAY}&month=2026-11", headers=headers)
+    assert both.status_code == 422
+    assert client.get("/api/v1/reports/nothing?date=2026-11-03", headers=headers).status_code == 422
+    assert client.get(f"/api/v1/reports/air-daily?date={DAY}").status_code == 401
