@@ -9,7 +9,7 @@ Like a real logger it keeps every upload until its 9014 comes and sends it again
 ``resend_s`` without one — also across reconnections, so what the platform did not
 confirm is never lost. It asks for time calibration (1013) on connecting and answers
 commands: 9011/9012, and for a history request (2051/2061/2031 with BeginTime/EndTime)
-the data of each period in the range.
+the data of each period in the range (a 2025 logger's serial, MN, heartbeat: ``hj212_2025``).
 
 Traffic is as untidy as the field's: some packets are written in two pieces, queued
 ones go out together in one write, some uploads are split in two packets (PNUM/PNO),
@@ -32,10 +32,11 @@ from typing import Any
 
 from ingest.backoff import Backoff
 from ingest.feeds import Payload
-from ingest.hj212 import ACCEPT_ANY, Frame, FrameBuffer, Packet, decode_frame, parse_time
+from ingest.hj212 import ACCEPT_ANY, SET_MN, Frame, FrameBuffer, Packet, decode_frame, parse_time
 from ingest.registry import Registry
 from simulators._signals import unit
 from simulators.clock import SimClock
+from simulators.hj212_2025 import Edition2025
 from simulators.hj212_packets import (
     MALFORMED,
     LoggerProfile,
@@ -76,6 +77,7 @@ class FleetStats:
     time_requests: int = 0
     time_set: int = 0
     history_answers: int = 0
+    edition2025: Counter[str] = field(default_factory=Counter)  # 1001, 9015 sent; 1002 taken
     connects: int = 0
     unacked: int = 0  # uploads still without 9014 when the loggers stopped
 
@@ -90,6 +92,7 @@ class FleetStats:
             "time_requests": self.time_requests,
             "time_set": self.time_set,
             "history_answers": self.history_answers,
+            "edition2025": dict(sorted(self.edition2025.items())),
             "unacked": self.unacked,
         }
 
@@ -124,6 +127,7 @@ class SimulatedLogger:
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
         self._produced = asyncio.Event()
+        self.edition2025 = Edition2025.of(profile)  # serial, MN, heartbeat: HJ 212-2025
 
     # -- what it sends, and when -------------------------------------------------------
 
@@ -245,7 +249,7 @@ class SimulatedLogger:
         now = self._clock.now()
         ask = self.profile.packet("1013", now, {}, qn_for(now, 999))
         self.stats.time_requests += 1
-        frames = [self.profile.frame(ask)]
+        frames = [*self.edition2025.hello(self, now), self.profile.frame(ask)]
         for entry in self.pending.values():
             frames += entry.frames
             self.stats.resent += entry.sent_at is not None
@@ -270,6 +274,7 @@ class SimulatedLogger:
                     if d.packet is not None:
                         await self._on_packet(d.packet)
             await self._resend_due()
+            await self._write(self.edition2025.heartbeat(self, self._clock.now()))
 
     async def _resend_due(self) -> None:
         now = time.monotonic()
@@ -293,6 +298,8 @@ class SimulatedLogger:
                     self.stats.readings[self.profile.feed] += 1
         elif p.cn == "9013":
             pass
+        elif p.cn == SET_MN:  # the platform gives the logger its MN (HJ 212-2025)
+            await self._write(self.edition2025.take_mn(self, p))
         elif not p.cn.startswith("9"):
             await self._command(p)
 
