@@ -111,7 +111,8 @@ class Hj212Settings(BaseModel):
     # Third topic level of the dead letters it publishes (<root>/hj212/<gateway_id>/dead).
     gateway_id: str = Field(default="hj212-gateway", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     # An idle connection is closed after idle_factor x the logger's upload interval (at
-    # least idle_min_s): loggers before HJ 212-2025 send no heartbeat.
+    # least idle_min_s): loggers before HJ 212-2025 send no heartbeat; for one that does,
+    # its heartbeat interval when shorter.
     idle_factor: float = Field(default=3.0, gt=0)
     idle_min_s: float = Field(default=120.0, gt=0)
     # A connection that has sent no valid packet yet is closed after this long.

@@ -12,7 +12,7 @@ offline and its readings of that time never leave it — like a logger that queu
 real-time data — while its history still holds them, for the platform to ask for. It
 asks for time calibration (1013) on connecting and answers commands: 9011/9012, and for
 a history request (2051/2061/2031 with BeginTime/EndTime) the data of each period in the
-range.
+range (a 2025 logger's serial, MN, heartbeat: ``hj212_2025``).
 
 Traffic is as untidy as the field's: some packets are written in two pieces, queued
 ones go out together in one write, some uploads are split in two packets (PNUM/PNO),
@@ -27,18 +27,18 @@ import contextlib
 import heapq
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from ingest.backoff import Backoff
 from ingest.feeds import Payload
-from ingest.hj212 import ACCEPT_ANY, Frame, FrameBuffer, Packet, decode_frame, parse_time
+from ingest.hj212 import ACCEPT_ANY, SET_MN, Frame, FrameBuffer, Packet, decode_frame, parse_time
 from ingest.registry import Registry
 from simulators._signals import unit
 from simulators.clock import SimClock
+from simulators.hj212_2025 import Edition2025
 from simulators.hj212_packets import (
     MALFORMED,
     LoggerProfile,
@@ -48,7 +48,9 @@ from simulators.hj212_packets import (
     qn_for,
     split,
 )
+from simulators.hj212_run import FleetStats, LoggerOptions
 
+__all__ = ["FleetStats", "LoggerFleet", "LoggerOptions", "SimulatedLogger"]
 log = logging.getLogger(__name__)
 
 Sample = Callable[[str, str, datetime, int], Payload]  # device, kind, ts, seq → payload
@@ -56,50 +58,6 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 UPLOAD_QN_MS = {"2011": 0, "2051": 1, "2061": 2, "2031": 3}
 HISTORY = frozenset({"2051", "2061", "2031"})  # the uploads a history request may ask for
 READ_TICK_S = 0.1
-
-
-@dataclass(frozen=True)
-class LoggerOptions:
-    resend_s: float = 10.0  # HJ 212-2017 Table 1: 10 s before a retry
-    malformed_rate: float = 0.0
-    split_write_rate: float = 0.05  # packets written in two pieces
-    split_packet_rate: float = 0.02  # uploads sent as two packets (PNUM/PNO)
-    summaries: bool = True  # hourly and daily data besides the readings
-    drain_s: float = 30.0  # once done, how long to wait for the last 9014s
-    seed: int = 0
-    outages: tuple[tuple[datetime, datetime], ...] = ()  # link down [from, to), simulated
-
-
-@dataclass
-class FleetStats:
-    sent: Counter[str] = field(default_factory=Counter)  # uploads by CN (first sends)
-    acked: Counter[str] = field(default_factory=Counter)  # uploads confirmed by a 9014, once
-    readings: Counter[str] = field(default_factory=Counter)  # of those, readings, by feed
-    resent: int = 0
-    malformed: Counter[str] = field(default_factory=Counter)  # injected, by expected reason
-    time_requests: int = 0
-    time_set: int = 0
-    history_answers: int = 0
-    history_sent: int = 0  # uploads sent in history answers
-    lost_in_outage: int = 0  # readings never sent: the link was down
-    connects: int = 0
-    unacked: int = 0  # uploads still without 9014 when the loggers stopped
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "loggers_connects": self.connects,
-            "sent": dict(sorted(self.sent.items())),
-            "acked": dict(sorted(self.acked.items())),
-            "readings": dict(sorted(self.readings.items())),
-            "resent": self.resent,
-            "malformed": dict(sorted(self.malformed.items())),
-            "time_requests": self.time_requests,
-            "time_set": self.time_set,
-            "history_answers": self.history_answers,
-            "history_sent": self.history_sent,
-            "lost_in_outage": self.lost_in_outage,
-            "unacked": self.unacked,
-        }
 
 
 @dataclass
@@ -132,6 +90,7 @@ class SimulatedLogger:
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
         self._produced = asyncio.Event()
+        self.edition2025 = Edition2025.of(profile)  # serial, MN, heartbeat: HJ 212-2025
 
     # -- what it sends, and when -------------------------------------------------------
 
@@ -264,7 +223,7 @@ class SimulatedLogger:
         now = self._clock.now()
         ask = self.profile.packet("1013", now, {}, qn_for(now, 999))
         self.stats.time_requests += 1
-        frames = [self.profile.frame(ask)]
+        frames = [*self.edition2025.hello(self, now), self.profile.frame(ask)]
         for entry in self.pending.values():
             frames += entry.frames
             self.stats.resent += entry.sent_at is not None
@@ -291,6 +250,7 @@ class SimulatedLogger:
                     if d.packet is not None:
                         await self._on_packet(d.packet)
             await self._resend_due()
+            await self._write(self.edition2025.heartbeat(self, self._clock.now()))
 
     async def _resend_due(self) -> None:
         now = time.monotonic()
@@ -314,6 +274,8 @@ class SimulatedLogger:
                     self.stats.readings[self.profile.feed] += 1
         elif p.cn == "9013":
             pass
+        elif p.cn == SET_MN:  # the platform gives the logger its MN (HJ 212-2025)
+            await self._write(self.edition2025.take_mn(self, p))
         elif not p.cn.startswith("9"):
             await self._command(p)
 

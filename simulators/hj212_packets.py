@@ -4,7 +4,8 @@ A :class:`LoggerProfile` is one registry site's logger: its MN, PW, ST, edition,
 the code table with its own units. It turns a reading of the feed's simulator into the
 data area of an upload — each field in the logger's unit (``-Rtd`` for real-time data,
 ``-Avg``/``-Min``/``-Max`` for minute, hourly and daily data), an HJ/T 212-2005 logger with
-the 2005 codes where there are any and no Flag — and frames it with the vendor's CRC.
+the 2005 codes where there are any and no Flag — and frames it with the vendor's CRC; an
+HJ 212-2025 logger with an SM4 key sends the data area of its uploads encrypted.
 
 Analysers calibrate for ten minutes a day at a time of their own (a hash of the device),
 and their values are flagged ``C`` meanwhile; the rest ``N``.
@@ -27,10 +28,13 @@ from ingest.hj212 import (
     DataArea,
     Edition,
     Packet,
+    Sm4Key,
     crc_hj212,
     crc_modbus,
     encode_packet,
     encode_segment,
+    encrypt_segment,
+    encrypts,
     format_time,
     make_flag,
     make_qn,
@@ -88,6 +92,11 @@ class LoggerProfile:
     def legacy(self) -> bool:
         return self.edition is Edition.HJT212_2005
 
+    @property
+    def key(self) -> Sm4Key | None:
+        """The SM4 key an HJ 212-2025 logger encrypts its uploads' data areas with."""
+        return self.cfg.key
+
     def flag_for(self, field: str, at: datetime, seed: int) -> str:
         """``C`` while the field's analyser calibrates, else ``N``."""
         if field not in CALIBRATED:
@@ -124,6 +133,18 @@ class LoggerProfile:
             flag=None if self.legacy else make_flag(self.edition, ack=True),
         )
 
+    def notice(self, cn: str, params: dict[str, str], qn: str) -> Packet:
+        """A packet of the logger's own that asks for the platform's answer (9015, 1001)."""
+        return Packet(
+            st=self.cfg.st,
+            cn=cn,
+            cp=DataArea.of(params),
+            qn=qn,
+            pw=self.cfg.pw,
+            mn=self.cfg.mn,
+            flag=None if self.legacy else make_flag(self.edition, ack=True),
+        )
+
     def reply(self, to: Packet, cn: str, params: dict[str, str]) -> Packet:
         """A 9011/9012 answer to a command of the platform."""
         return Packet(
@@ -137,7 +158,7 @@ class LoggerProfile:
         )
 
     def frame(self, packet: Packet) -> bytes:
-        return encode_packet(packet, self.crc)
+        return encode_packet(packet, self.crc, self.key)
 
 
 def profiles(registry: Registry) -> list[LoggerProfile]:
@@ -189,22 +210,31 @@ def malformed(profile: LoggerProfile, good: Packet, reason: str, pick: float) ->
     """Bad traffic derived from ``good``, which the gateway must refuse with ``reason``."""
     if reason == "bad_crc":
         segment = encode_segment(good)
-        for flip in range(1, 0x10000):  # the first CRC valid under neither algorithm
+        sent = _sent(profile, good.cn, segment)
+        valid = {f(b) for f in (crc_hj212, crc_modbus) for b in (segment, sent)}
+        for flip in range(1, 0x10000):  # the first CRC valid under neither, in clear or sent
             crc = (crc_hj212(segment) ^ flip) & 0xFFFF
-            if crc not in (crc_hj212(segment), crc_modbus(segment)):
-                return b"##%04d" % len(segment) + segment + b"%04X\r\n" % crc
+            if crc not in valid:
+                return b"##%04d" % len(sent) + sent + b"%04X\r\n" % crc
     frame = profile.frame(good)
     if reason == "bad_length":  # claims 7 bytes more than it has
         return frame[:2] + b"%04d" % (int(frame[2:6]) + 7) + frame[6:]
-    if reason == "unknown_mn":
+    if reason == "unknown_mn":  # another logger's, with no key of the district's
         stranger = f"01FFFFFFF{int(pick * 16**15):015X}"
-        return profile.frame(replace(good, mn=stranger))
+        return encode_packet(replace(good, mn=stranger), profile.crc)
     if reason == "wrong_pw":
         pw = good.pw or ""
         return profile.frame(replace(good, pw="000000" if pw != "000000" else "111111"))
     if reason == "no_header":
         return MODEM_NOISE[int(pick * len(MODEM_NOISE))]
     raise ValueError(f"no malformed traffic for {reason!r}")
+
+
+def _sent(profile: LoggerProfile, cn: str, segment: bytes) -> bytes:
+    """``segment`` as the logger sends it: its data area encrypted when it should be."""
+    if profile.key is None or not encrypts(cn):
+        return segment
+    return encrypt_segment(segment, profile.key) or segment
 
 
 def periods(start: datetime, end: datetime | None, step: timedelta) -> Iterator[datetime]:

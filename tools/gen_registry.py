@@ -6,7 +6,8 @@ the named wastewater plants and lift stations, one ambient air station per main 
 acoustic leak loggers, and the C-V2X pilot zone's 535 intersections with 1,600 roadside
 units (RSUs). The treatment plants (ST 32) and air stations (ST 22) get HJ 212 data
 loggers (MN, password, edition, CRC); some of them report through their logger, the others
-over MQTT.
+over MQTT. One station's logger is of the HJ 212-2025 edition, with a hardware serial, a
+heartbeat and an SM4 key (a demonstration value, like the passwords).
 
 Every random choice comes from one ``random.Random(20251)`` used in a fixed order and
 every coordinate is rounded to 6 decimals, so the output is byte-for-byte reproducible::
@@ -26,8 +27,11 @@ from pathlib import Path
 from typing import Any
 
 SEED = 20251
-# The HJ 212 settings draw from a generator of their own, so they leave the rest unchanged.
+# The HJ 212 settings draw from a generator of their own, so they leave the rest unchanged;
+# so do the HJ 212-2025 loggers' serials and SM4 keys.
 HJ212_SEED_OFFSET = 212
+HJ2025_SEED_OFFSET = 2025
+HEARTBEAT_S = 30  # the 2025 loggers' 9015 interval
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "ingest" / "registry" / "liudong.json"
 
 # Where generated points may fall (the district proper; the model allows a wider box).
@@ -222,9 +226,9 @@ HJ212_SITES: dict[str, tuple[str, str, str, dict[str, str], str]] = {
     "wwtp-xiajintian": ("C", "2005", "hj212", {}, "2011"),
     "air-luorong": ("B", "2017", "hj212", {"a34004": "mg/m3", "a34002": "mg/m3"}, "2011"),
     "air-luobu": ("A", "2017", "hj212", {"a34004": "ng/m3", "a34002": "ng/m3"}, "2051"),
-    "air-jiuziling": (
+    "air-jiuziling": (  # HJ 212-2025: serial, heartbeat, SM4
         "A",
-        "2017",
+        "2025",
         "hj212",
         {"a21026": "mg/m3", "a21004": "mg/m3", "a05024": "mg/m3"},
         "2011",
@@ -565,8 +569,10 @@ def build_rsus(rng: random.Random, crossings: list[Json]) -> list[Json]:
     return rsus
 
 
-def build_hj212(rng: random.Random, registry: Json) -> None:
-    """Give every treatment plant and air station its data logger; some report through it."""
+def build_hj212(rng: random.Random, registry: Json, new_rng: random.Random) -> None:
+    """Give every treatment plant and air station its data logger; some report through it.
+
+    ``new_rng`` draws what only HJ 212-2025 loggers have (serial, SM4 key)."""
     registry["hj212_codes"] = {
         st: {code: {"field": f, "unit": u} for code, (f, u) in codes.items()}
         for st, codes in HJ212_CODES.items()
@@ -592,6 +598,13 @@ def build_hj212(rng: random.Random, registry: Json) -> None:
             "readings_cn": readings_cn,
             "interval_s": 60,
         }
+        if edition == "2025":
+            logger |= {
+                "serial": f"LD{manufacturer}{new_rng.randrange(16**8):08X}",
+                "heartbeat_s": HEARTBEAT_S,
+                # a demonstration key of the synthetic district, like its PWs
+                "sm4_key": f"{new_rng.randrange(16**32):032x}",
+            }
         site["transport"] = transport
         site["hj212"] = logger
 
@@ -610,7 +623,9 @@ def build_registry(seed: int = SEED) -> Json:
     crossings = build_intersections(rng)
     registry["intersections"] = crossings
     registry["rsus"] = build_rsus(rng, crossings)
-    build_hj212(random.Random(seed + HJ212_SEED_OFFSET), registry)
+    build_hj212(
+        random.Random(seed + HJ212_SEED_OFFSET), registry, random.Random(seed + HJ2025_SEED_OFFSET)
+    )
     return registry
 
 

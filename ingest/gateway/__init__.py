@@ -5,7 +5,8 @@
 - ``session.py``: one logger's connection — frames, checks, readings, replies;
 - ``readings.py``: an upload's data area → the payload of its feed, units converted;
 - ``publisher.py``: aiomqtt, QoS 1, a publish returns once the broker acknowledged it;
-- ``directory.py``: the loggers served, by MN, from the registry.
+- ``directory.py``: the loggers served, by MN, from the registry (with the SM4 keys);
+- ``edition2025.py``: HJ 212-2025's heartbeat, hardware serial and platform-assigned MN.
 
 It never writes to the database: readings and dead letters go through the broker to the
 collectors, like every other device's.

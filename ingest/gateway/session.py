@@ -6,7 +6,8 @@ codec's verdict, the MN known, the logger's CRC algorithm, its PW, its ST — an
 becomes a dead letter, with no reply. An upload's readings are published and its 9014
 written only once the broker has acknowledged them; a split upload (PNUM/PNO) is held
 until every part is in, and then each part gets its 9014. A 1013 time-calibration request
-gets its 9013 and a 1012 with the gateway's clock.
+gets its 9013 and a 1012 with the gateway's clock. HJ 212-2025 (SM4 data areas, the 9015
+heartbeat, the 1001 serial and the 1002 MN) is ``edition2025.py``'s.
 
 The frames of one connection are handled one after the other, so replies go out in the
 order the packets came. Nothing a logger sends can stop another logger's session: a bug
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ingest.edge import MAX_RAW, EdgeDeadLetter
+from ingest.gateway import edition2025
 from ingest.gateway.directory import Directory, Logger
 from ingest.gateway.history import History
 from ingest.gateway.publisher import DeadLetters, Publisher, PublishError
@@ -78,7 +80,7 @@ def idle_timeout(settings: Hj212Settings, logger: Logger | None) -> float:
     """How long a connection may stay silent: a few upload intervals of its logger."""
     if logger is None:
         return settings.first_packet_timeout_s
-    return max(settings.idle_min_s, settings.idle_factor * logger.interval_s)
+    return max(settings.idle_min_s, settings.idle_factor * edition2025.keepalive_s(logger))
 
 
 class Session:
@@ -90,7 +92,7 @@ class Session:
         self._writer = writer
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self._buf = FrameBuffer(ACCEPT_ANY)
+        self._buf = FrameBuffer(ACCEPT_ANY, keys=ctx.directory.sm4_key)
         self._parts = Reassembler(ctx.settings.max_split_pending)
         self._waiting: dict[Key, dict[int, tuple[Packet, Frame]]] = {}
         self._logger: Logger | None = None  # the logger of the last packet served
@@ -161,7 +163,7 @@ class Session:
         self._held = None
         self._ctx.stats.garbage += 1
         raw = bytes(data)
-        seen = decode_packet(raw, ACCEPT_ANY)  # what can be read of it, for the record
+        seen = decode_packet(raw, ACCEPT_ANY, self._ctx.directory.sm4_key)  # for the record
         detail = seen.detail if seen.error is reason and seen.detail else None
         self._dead(reason, raw, seen.mn, detail or f"{len(raw)} bytes that are no frame")
 
@@ -212,9 +214,10 @@ class Session:
         if d.error is not None or p is None:
             self._dead(d.error or Fault.BAD_FIELD, frame.wire, d.mn, d.detail or "unreadable")
             return
-        logger = ctx.directory.get(p.mn)
+        logger = edition2025.resolve(ctx.directory, p)
         if logger is None:
-            self._dead(Refusal.UNKNOWN_MN, frame.wire, p.mn, ctx.directory.why_unknown(p.mn))
+            reason, why = edition2025.why_unknown(ctx.directory, p)
+            self._dead(reason, frame.wire, p.mn, why)
             return
         refusal = self._check(logger, p, frame)
         if refusal is not None:
@@ -225,6 +228,9 @@ class Session:
         ctx.stats.accepted += 1
         if p.cn in UPLOADS:
             await self._upload(logger, p, frame)
+        elif p.cn in edition2025.SERVED:  # HJ 212-2025: heartbeat, hardware serial
+            for reply in edition2025.answer(logger, p, ctx.stats, ctx.clock()):
+                await self._send(reply, logger)
         elif needs_notification_reply(p):
             await self._send(notification_reply(p), logger)
             if p.cn == "1013":  # time calibration asked: set the logger's clock
@@ -244,7 +250,8 @@ class Session:
             )
         if p.pw != logger.pw:
             return Refusal.WRONG_PW, f"wrong PW for {logger.device_id}"
-        interaction = p.cn in COMMAND_REPLIES and p.st == ST_INTERACTION
+        answers = p.cn in COMMAND_REPLIES or p.cn in edition2025.SERVED
+        interaction = answers and p.st == ST_INTERACTION
         if p.st != logger.st and not interaction:
             return Refusal.WRONG_ST, f"ST={p.st[:4]}, {logger.device_id}'s logger is ST {logger.st}"
         return None

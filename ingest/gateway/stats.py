@@ -19,10 +19,12 @@ class GatewayStats:
     accepted: int = 0  # packets of a known logger, with its PW and ST, served
     published: int = 0  # readings the broker acknowledged
     unconfirmed: int = 0  # packets whose readings the broker did not acknowledge: no 9014
-    replied: Counter[str] = field(default_factory=Counter)  # by CN: 9014, 9013, 1012
+    replied: Counter[str] = field(default_factory=Counter)  # by CN: 9014, 9013, 1012, 1002
     skipped: Counter[str] = field(default_factory=Counter)  # uploads acknowledged, not readings
     dead_lettered: Counter[str] = field(default_factory=Counter)  # by reason
     command_replies: int = 0  # 9011/9012 from loggers
+    heartbeats: int = 0  # 9015 from HJ 212-2025 loggers
+    serials: int = 0  # 1001 hardware serials from HJ 212-2025 loggers (answered by 1002)
     split_parts: int = 0
     split_abandoned: int = 0
     idle_timeouts: int = 0
@@ -44,6 +46,8 @@ class GatewayStats:
             "skipped": _plain(self.skipped),
             "dead_lettered": _plain(self.dead_lettered),
             "command_replies": self.command_replies,
+            "heartbeats": self.heartbeats,
+            "serials": self.serials,
             "split_parts": self.split_parts,
             "split_abandoned": self.split_abandoned,
             "idle_timeouts": self.idle_timeouts,

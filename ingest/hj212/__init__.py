@@ -9,12 +9,23 @@ Pure functions and small state machines over bytes — no sockets, no clock, no 
   platform sends (9014, 9013, 1012) and reads 9011/9012;
 - :class:`Reassembler` joins split packets (PNUM/PNO);
 - the CRC is the standard's Appendix A algorithm, which is *not* CRC-16/MODBUS
-  (:mod:`~ingest.hj212.crc`); MODBUS is accepted per device.
+  (:mod:`~ingest.hj212.crc`); MODBUS is accepted per device;
+- HJ 212-2025: SM4 encryption of the data area (:mod:`~ingest.hj212.sm4`, given the keys
+  by MN the buffer and decoders open it), the heartbeat, the hardware serial and the MN
+  the platform assigns (:mod:`~ingest.hj212.edition2025`).
 """
 
 from ingest.hj212.clock import CST, TimeParse, format_time, make_qn, parse_time
 from ingest.hj212.cp import LEGACY_CODES, DataArea, standard_code
 from ingest.hj212.crc import CrcVariant, crc_hj212, crc_modbus, crc_text
+from ingest.hj212.edition2025 import (
+    HEARTBEAT,
+    SERIAL_UPLOAD,
+    SET_MN,
+    hardware_serial,
+    needs_heartbeat_reply,
+    set_mn,
+)
 from ingest.hj212.frame import ACCEPT_ANY, ACCEPT_STANDARD, MAX_SEGMENT, Frame, encode_frame
 from ingest.hj212.packet import (
     Decoded,
@@ -39,14 +50,18 @@ from ingest.hj212.replies import (
     set_time,
 )
 from ingest.hj212.report import describe
+from ingest.hj212.sm4 import KeyLookup, Sm4Key, decrypt_segment, encrypt_segment, encrypts
 from ingest.hj212.stream import FrameBuffer, Garbage
 
 __all__ = [
     "ACCEPT_ANY",
     "ACCEPT_STANDARD",
     "CST",
+    "HEARTBEAT",
     "LEGACY_CODES",
     "MAX_SEGMENT",
+    "SERIAL_UPLOAD",
+    "SET_MN",
     "CommandReply",
     "CrcVariant",
     "DataArea",
@@ -57,9 +72,11 @@ __all__ = [
     "Frame",
     "FrameBuffer",
     "Garbage",
+    "KeyLookup",
     "Packet",
     "Reassembler",
     "Reassembly",
+    "Sm4Key",
     "TimeFault",
     "TimeParse",
     "command",
@@ -69,18 +86,24 @@ __all__ = [
     "data_reply",
     "decode_frame",
     "decode_packet",
+    "decrypt_segment",
     "describe",
     "encode_frame",
     "encode_packet",
     "encode_segment",
+    "encrypt_segment",
+    "encrypts",
     "format_time",
+    "hardware_serial",
     "make_flag",
     "make_qn",
     "needs_data_reply",
+    "needs_heartbeat_reply",
     "needs_notification_reply",
     "notification_reply",
     "parse_command_reply",
     "parse_time",
+    "set_mn",
     "set_time",
     "standard_code",
 ]

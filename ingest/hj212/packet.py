@@ -12,6 +12,8 @@ present, A that the sender wants an acknowledgement. A packet without Flag is 20
 
 :func:`encode_packet` is the inverse of decoding: ``decode_packet(encode_packet(p)).packet
 == p``, and a packet received in the standard's field order encodes back to its bytes.
+With an SM4 key (HJ 212-2025) the data area goes encrypted and comes back in clear given
+the key (:mod:`~ingest.hj212.sm4`); one that does not read once decrypted is ``bad_cipher``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ingest.hj212.cp import DataArea
 from ingest.hj212.crc import CrcVariant
 from ingest.hj212.frame import ACCEPT_STANDARD, Frame, FrameCheck, check_frame, encode_frame
 from ingest.hj212.reasons import EncodeError, Fault
+from ingest.hj212.sm4 import KeyLookup, Sm4Key, encrypts
 
 FLAG_ACK = 0b01  # A: acknowledgement required
 FLAG_SPLIT = 0b10  # D: PNUM and PNO present
@@ -42,6 +45,7 @@ _ST = re.compile(r"[A-Za-z0-9]{1,2}", re.ASCII)
 _CN = re.compile(r"\d{4}", re.ASCII)
 _FORBIDDEN = frozenset(";&\r\n")
 _MN_PEEK = re.compile(rb"(?:^|[;#0-9])MN=([^;&]*)")
+_UNREADABLE = frozenset({Fault.BAD_ENCODING, Fault.BAD_CP})
 
 
 def make_flag(edition: Edition, *, ack: bool = False, split: bool = False) -> int:
@@ -88,7 +92,8 @@ class Decoded:
     ``packet`` is there whenever the data segment could be read — also when the frame is
     faulty, for logging; act on it only when ``ok``. ``mn`` is the MN when it could be read
     at all. ``crc_ok`` is the verdict of the standard's algorithm; ``crc_variant`` the
-    algorithm the CRC is valid under (None: neither).
+    algorithm the CRC is valid under (None: neither). ``encrypted``: the data area came
+    SM4-encrypted and was opened.
     """
 
     packet: Packet | None
@@ -98,6 +103,7 @@ class Decoded:
     crc_variant: CrcVariant | None = None
     length_ok: bool | None = None
     mn: str | None = None
+    encrypted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -111,9 +117,12 @@ class SegmentParse:
     detail: str | None = None
 
 
-def decode_packet(data: bytes, accept: frozenset[CrcVariant] = ACCEPT_STANDARD) -> Decoded:
-    """Decode one whole packet (``##`` … CRC, CR LF optional); ``accept``: CRCs allowed."""
-    return _decoded(check_frame(data, accept), data)
+def decode_packet(
+    data: bytes, accept: frozenset[CrcVariant] = ACCEPT_STANDARD, keys: KeyLookup | None = None
+) -> Decoded:
+    """Decode one whole packet (``##`` … CRC, CR LF optional); ``accept``: CRCs allowed;
+    ``keys``: the SM4 key of each MN whose logger encrypts its data area."""
+    return _decoded(check_frame(data, accept, keys), data)
 
 
 def decode_frame(frame: Frame, accept: frozenset[CrcVariant] = ACCEPT_STANDARD) -> Decoded:
@@ -123,6 +132,7 @@ def decode_frame(frame: Frame, accept: frozenset[CrcVariant] = ACCEPT_STANDARD) 
         crc_ok=frame.crc_variant is CrcVariant.HJ212,
         crc_variant=frame.crc_variant,
         length_ok=True,
+        sealed=frame.sealed is not None,
     )
     if frame.crc_variant not in accept:
         wanted = "/".join(sorted(accept))
@@ -139,9 +149,19 @@ def _decoded(check: FrameCheck, data: bytes) -> Decoded:
     error, detail = (
         (check.error, check.detail) if check.error is not None else (parsed.error, parsed.detail)
     )
+    if check.sealed and error in _UNREADABLE:  # the header reads, so the key is to blame
+        detail = f"the data area does not read once decrypted with the logger's key: {detail}"
+        error = Fault.BAD_CIPHER
     mn = parsed.packet.mn if parsed.packet is not None else _peek_mn(data)
     return Decoded(
-        parsed.packet, error, detail, check.crc_ok, check.crc_variant, check.length_ok, mn
+        parsed.packet,
+        error,
+        detail,
+        check.crc_ok,
+        check.crc_variant,
+        check.length_ok,
+        mn,
+        encrypted=check.sealed,
     )
 
 
@@ -231,9 +251,16 @@ def encode_segment(packet: Packet) -> bytes:
     return f"{header}CP=&&{packet.cp.text}&&".encode()
 
 
-def encode_packet(packet: Packet, variant: CrcVariant = CrcVariant.HJ212) -> bytes:
-    """The whole packet, CR LF included; raises :class:`EncodeError` if it cannot be sent."""
-    return encode_frame(encode_segment(packet), variant)
+def encode_packet(
+    packet: Packet, variant: CrcVariant = CrcVariant.HJ212, key: Sm4Key | None = None
+) -> bytes:
+    """The whole packet, CR LF included; raises :class:`EncodeError` if it cannot be sent.
+
+    ``key``: the logger's SM4 key; the data area is encrypted when the CN is one that
+    HJ 212-2025 encrypts (:func:`~ingest.hj212.sm4.encrypts`), and sent in clear otherwise.
+    """
+    sealing = key if key is not None and encrypts(packet.cn) else None
+    return encode_frame(encode_segment(packet), variant, sealing)
 
 
 def _ordered_values(p: Packet) -> tuple[str | None, ...]:

@@ -15,6 +15,7 @@ class Fault(StrEnum):
     BAD_ENCODING = "bad_encoding"  # not UTF-8
     BAD_FIELD = "bad_field"  # a header field (QN … PNO) missing, unknown, repeated or malformed
     BAD_CP = "bad_cp"  # no CP=&&…&&, or an entry of the data area without "="
+    BAD_CIPHER = "bad_cipher"  # an SM4 data area that does not read once decrypted (HJ 212-2025)
     # stream only
     NO_HEADER = "no_header"  # bytes between frames that start no frame
     TRUNCATED = "truncated"  # the stream ended inside a frame

@@ -22,6 +22,7 @@ def describe(decoded: Decoded) -> dict[str, Any]:
         "crc_ok": decoded.crc_ok,
         "crc_variant": decoded.crc_variant,
         "length_ok": decoded.length_ok,
+        "encrypted": decoded.encrypted,
         "edition": p.edition if p else None,
         "qn": p.qn if p else None,
         "st": p.st if p else None,

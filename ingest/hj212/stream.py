@@ -12,6 +12,10 @@ frame can never swallow the good frame after it. While a candidate is still inco
 a complete valid frame further on in the buffer proves the candidate's length wrong, so a
 lost byte does not hold the next packet (and its acknowledgement) back. The buffer never
 holds more than one maximal frame plus the last piece fed.
+
+The data area of an HJ 212-2025 logger may come SM4-encrypted, with the CRC of the
+plaintext: ``keys`` (MN → key) lets the buffer open such frames and hand them over in
+clear (:func:`~ingest.hj212.frame.verify`); without its key such a frame is garbage.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ingest.hj212.crc import CrcVariant, matching_variant
-from ingest.hj212.frame import ACCEPT_ANY, HEADER, MAX_SEGMENT, OVERHEAD, Frame
+from ingest.hj212.crc import CrcVariant
+from ingest.hj212.frame import ACCEPT_ANY, HEADER, MAX_SEGMENT, OVERHEAD, Frame, verify
 from ingest.hj212.reasons import Fault
+from ingest.hj212.sm4 import KeyLookup
 
 _CR, _LF = 0x0D, 0x0A
 
@@ -42,10 +47,14 @@ class FrameBuffer:
 
     ``accept`` names the CRC algorithms a frame may use; both by default, since which one a
     logger uses is known only once its MN is read (the decoder then applies the device's).
+    ``keys`` gives the SM4 key of each MN whose logger encrypts (None: none does).
     """
 
-    def __init__(self, accept: Iterable[CrcVariant] = ACCEPT_ANY) -> None:
+    def __init__(
+        self, accept: Iterable[CrcVariant] = ACCEPT_ANY, keys: KeyLookup | None = None
+    ) -> None:
         self._accept = frozenset(accept)
+        self._keys = keys
         self._buf = bytearray()
         self._junk = bytearray()
         self._junk_reason = Fault.NO_HEADER
@@ -137,12 +146,12 @@ class FrameBuffer:
         end = pos + OVERHEAD + size
         if size > MAX_SEGMENT or end > len(buf):
             return None
-        segment = bytes(buf[pos + 6 : end - 4])
         crc = bytes(buf[end - 4 : end])
-        variant = matching_variant(segment, crc)
+        checked = verify(bytes(buf[pos + 6 : end - 4]), crc, self._keys, self._accept)
+        variant = checked.crc_variant
         if variant is None or variant not in self._accept:
             return None
-        return Frame(segment, crc.decode("ascii"), variant)
+        return Frame(checked.segment, crc.decode("ascii"), variant, checked.sealed)
 
     def _valid_frame_after(self, pos: int) -> bool:
         at = self._buf.find(HEADER, pos + 1)

@@ -96,6 +96,9 @@ class Rsu(Place):
 
 
 class Registry(_Strict):
+    # the file holds the loggers' PWs and SM4 keys: errors name fields, never echo input
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
     version: Literal[1]
     areas: tuple[Area, ...]
     wastewater: tuple[WastewaterSite, ...]
@@ -112,6 +115,7 @@ class Registry(_Strict):
         for st, codes in self.hj212_codes.items():
             check_mapping(st, codes)
         seen: dict[str, str] = {}
+        serials: dict[str, str] = {}
         for feed, site in self.reporting_sites():
             if site.hj212 is None:
                 continue
@@ -121,6 +125,11 @@ class Registry(_Strict):
             if site.hj212.mn in seen:
                 raise ValueError(f"MN {site.hj212.mn} given to {seen[site.hj212.mn]} and {site.id}")
             seen[site.hj212.mn] = site.id
+            serial = site.hj212.serial
+            if serial is not None and serial in serials:
+                raise ValueError(f"serial {serial} given to {serials[serial]} and {site.id}")
+            if serial is not None:
+                serials[serial] = site.id
         return self
 
     def reporting_sites(self) -> list[tuple[str, WastewaterSite | AirStation]]:

@@ -135,7 +135,12 @@ def test_loggers_through_the_gateway_become_rows_with_flags(
     assert stats.readings.total() == len(planned) == 6 * 120
     assert summary["dead_lettered"] == dict(stats.malformed)
     assert summary["skipped"]["2061"] == stats.sent["2061"] > 0
-    assert summary["replied"]["1012"] == summary["replied"]["9013"] == 6
+    assert summary["replied"]["1012"] == stats.time_requests == 6
+    # 9013: the 1013s, and the 2025 logger's serial (1001, answered by its MN) and heartbeats
+    serials, beats = stats.edition2025["1001"], stats.edition2025["9015"]
+    assert summary["replied"]["9013"] == 6 + serials + beats
+    assert summary["replied"]["1002"] == summary["serials"] == stats.edition2025["1002"] == 1
+    assert summary["heartbeats"] == beats
     rows = stored(database)
     assert set(rows) == set(planned)
     check_values(fleet, rows)

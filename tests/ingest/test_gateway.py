@@ -338,10 +338,10 @@ def test_garbage_only_idle_and_broken_connections_leave_the_others_alone(
     done = threading.Event()
     sent: list[str] = []
 
-    def steady() -> None:  # a healthy logger uploading all along
+    def steady() -> None:  # a healthy logger (HJ 212-2017, no heartbeat) uploading all along
         for i in range(20):
-            p = upload("air-jiuziling", BASE + timedelta(minutes=i), {"a21026": {"Rtd": "0.01"}})
-            good.send(wire("air-jiuziling", p))
+            p = upload("air-luorong", BASE + timedelta(minutes=i), {"a21026": {"Rtd": "0.01"}})
+            good.send(wire("air-luorong", p))
             sent.append(p.qn or "")
             done.wait(0.05)
 
@@ -362,7 +362,7 @@ def test_garbage_only_idle_and_broken_connections_leave_the_others_alone(
     assert stats.closed_for_garbage == 1
     assert stats.idle_timeouts == 2
     assert stats.replied["9014"] == 20
-    assert wait_until(lambda: len(rows(database, "air_reading", "air-jiuziling")) == 20)
+    assert wait_until(lambda: len(rows(database, "air_reading", "air-luorong")) == 20)
     # 5000 bytes in at most a few reads: a dead letter each, no more
     assert 1 <= len(dead_letters(database)) <= 5
     assert {r for r, *_ in dead_letters(database)} == {"no_header"}

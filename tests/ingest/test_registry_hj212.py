@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ingest.registry import Registry, load_registry
+from ingest.gateway import Directory
+from ingest.registry import Hj212Logger, Registry, load_registry
 from ingest.registry.store import reporting_attrs, sync_registry
 from ingest.units import UnitError, convert, factor, field_unit
 from tests.fixtures.servers import Database
@@ -62,7 +64,7 @@ def test_some_plants_and_stations_report_over_hj212() -> None:
     assert 0 < len(stations) < len(registry.air)
     loggers = [s.hj212 for _, s in sites if s.hj212 is not None]
     assert {x.crc for x in loggers} == {"hj212", "modbus"}
-    assert {x.edition for x in loggers} == {"2005", "2017"}
+    assert {x.edition for x in loggers} == {"2005", "2017", "2025"}
     assert {x.readings_cn for x in loggers} == {"2011", "2051"}
     # every plant and station has an MN, also those that report over MQTT
     for _, site in registry.reporting_sites():
@@ -93,7 +95,18 @@ def test_pm_units_differ_by_station() -> None:
         (lambda d: _logger(d, "air-luobu").update(st="32"), "system code"),
         (lambda d: _logger(d, "air-luobu").update(pw="12"), "pw"),
         (lambda d: _logger(d, "air-luobu").update(crc="crc32"), "crc"),
-        (lambda d: _logger(d, "air-luobu").update(edition="2025"), "edition"),
+        (lambda d: _logger(d, "air-luobu").update(edition="2030"), "edition"),
+        (lambda d: _logger(d, "air-luobu").update(serial="LD1"), "2025 loggers only"),
+        (lambda d: _logger(d, "air-luobu").update(heartbeat_s=30), "2025 loggers only"),
+        (lambda d: _logger(d, "air-luobu").update(sm4_key="0" * 32), "2025 loggers only"),
+        (lambda d: _logger(d, "air-jiuziling").update(heartbeat_s=0), "heartbeat_s"),
+        (lambda d: _logger(d, "air-jiuziling").update(serial="a;b"), "serial"),
+        (
+            lambda d: _logger(d, "air-luobu").update(
+                edition="2025", serial=_logger(d, "air-jiuziling")["serial"]
+            ),
+            "serial LD.* given to",
+        ),
         (
             lambda d: _logger(d, "air-luobu").update(mn=_logger(d, "air-luorong")["mn"]),
             "given to",
@@ -123,6 +136,56 @@ def test_bad_hj212_settings_are_refused(change: Any, message: str | None) -> Non
         return
     with pytest.raises(ValidationError, match=message):
         Registry.model_validate_json(text)
+
+
+def test_the_2025_logger_and_its_sm4_key_which_nothing_shows() -> None:
+    registry = load_registry()
+    site = next(s for _, s in registry.hj212_sites() if s.id == "air-jiuziling")
+    cfg = site.hj212
+    assert cfg is not None
+    assert (cfg.edition, cfg.heartbeat_s) == ("2025", 30)
+    assert cfg.serial is not None
+    assert re.fullmatch(r"[0-9A-F]{24}", cfg.mn)  # the MN the platform assigns it (1002)
+    assert cfg.sm4_key is not None
+    secret = cfg.sm4_key.get_secret_value()
+    assert cfg.key is not None
+    assert cfg.key.raw == bytes.fromhex(secret)
+    devices = {d.device_id: d for d in registry.devices()}
+    shown = [
+        repr(cfg),
+        str(cfg),
+        cfg.model_dump_json(),
+        repr(cfg.key),
+        json.dumps(reporting_attrs(devices["air-jiuziling"])),
+        repr(Directory(registry).get(cfg.mn)),
+    ]
+    assert not [text for text in shown if secret in text or secret.upper() in text]
+    # every other site is as it was: one logger of the 2025 edition, and only it encrypts
+    others = [s for _, s in registry.reporting_sites() if s.hj212 and s.id != "air-jiuziling"]
+    assert all(s.hj212 and s.hj212.edition != "2025" and s.hj212.key is None for s in others)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sm4_key": "6c23c3a82fea5ab2c6dfd3d62cf0025"},  # 31 digits
+        {"sm4_key": "6c23c3a82fea5ab2c6dfd3d62cf0025z"},
+        {"mn": "not an MN"},  # an error on another field echoes no input either
+        {"pw": "Zq"},
+    ],
+)
+def test_a_bad_logger_setting_is_refused_without_showing_the_key(change: dict[str, str]) -> None:
+    data = _data()
+    logger = _logger(data, "air-jiuziling")
+    given = [v for k, v in change.items() if k in ("sm4_key", "pw")]
+    secrets = [logger["sm4_key"], logger["pw"], *given]
+    logger.update(change)
+    with pytest.raises(ValidationError) as caught:
+        Registry.model_validate_json(json.dumps(data))
+    assert not [s for s in secrets if s in str(caught.value)]
+    with pytest.raises(ValidationError) as alone:
+        Hj212Logger.model_validate(logger)
+    assert not [s for s in secrets if s in str(alone.value)]
 
 
 def test_units_convert_within_a_quantity_only() -> None:
