@@ -188,6 +188,7 @@ def _measure(setup: _Setup, args: argparse.Namespace) -> dict[str, Any]:
         "lost": stats.sent - stored,
         "duplicates": coll["snapshot"]["duplicates"],
         "resent": stats.resent,
+        "given_up": stats.given_up,
         "unacked": len(stats.unacked),
         "unacked_first": stats.unacked[:10],
         "dead_letters": _dead_letters(db_url, settings.database.schema_name),

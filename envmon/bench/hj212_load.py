@@ -4,8 +4,9 @@ Each logger opens its connection at its own moment of the start-up ramp, then se
 upload every ``interval_s``, its phase its place in the fleet (so the sends of the whole
 fleet are spread across the interval, not all at the top of the second). Like a real
 logger it keeps each upload until its 9014 comes, sends it again after ``resend_s``
-without one (HJ 212-2017 Table 1: 10 s), and on a new connection sends again everything
-unanswered.
+without one, ``retries`` times at most (HJ 212-2017 Table 1: 10 s, 3 times), and on a new
+connection sends again everything unanswered. Past its retries an upload is still
+waited for, not sent again: an overloaded gateway is not sent ever more copies.
 
 It must cost less than the gateway it measures, on the same cores: the logger is its own
 asyncio protocol (replies are handled in ``data_received``, no reader task), and a reply is
@@ -44,6 +45,7 @@ class Plan:
     ramp_s: float  # connections are opened evenly over this long, before the first send
     drain_s: float = 30.0  # after the last send, how long to wait for the last 9014s
     resend_s: float = 10.0
+    retries: int = 3
 
 
 @dataclass
@@ -51,6 +53,7 @@ class LoadStats:
     sent: int = 0  # uploads, first sends
     acked: int = 0  # uploads answered by a 9014 (once each)
     resent: int = 0  # sends again: after resend_s without 9014, or on a new connection
+    given_up: int = 0  # uploads past their retries, no longer sent again
     late_replies: int = 0  # a 9014 for an upload answered before (it had been resent)
     other_replies: int = 0  # anything else the peer sent
     connects: int = 0
@@ -65,9 +68,10 @@ class LoadStats:
 
 @dataclass(slots=True)
 class _Sent:
-    k: int
+    frame: bytes
     first: float
     last: float
+    tries: int = 0  # sends again so far
 
 
 class _Logger(asyncio.Protocol):
@@ -79,7 +83,8 @@ class _Logger(asyncio.Protocol):
         self._stats = stats
         self._transport: asyncio.Transport | None = None
         self._buf = b""
-        self._pending: dict[bytes, _Sent] = {}
+        self._pending: dict[bytes, _Sent] = {}  # by QN, in the order of their last send
+        self._given_up: dict[bytes, _Sent] = {}  # past their retries, still waited for
         self._answered = asyncio.Event()  # set when nothing waits for a 9014
         self._closing = False
 
@@ -105,13 +110,13 @@ class _Logger(asyncio.Protocol):
             if m is None or m[2] != b"9014":
                 stats.other_replies += 1
                 continue
-            sent = self._pending.pop(m[1], None)
+            sent = self._pending.pop(m[1], None) or self._given_up.pop(m[1], None)
             if sent is None:
                 stats.late_replies += 1
                 continue
             stats.acked += 1
             stats.latencies.append(now - sent.first)
-        if not self._pending:
+        if not self._pending and not self._given_up:
             self._answered.set()
 
     # -- the task ------------------------------------------------------------------------
@@ -128,10 +133,11 @@ class _Logger(asyncio.Protocol):
             if self._transport is None:
                 await self._connect(plan)
             self._answered.clear()
-            self._write(uploads.packet(self.spec, k))
-            self._pending[uploads.qn_bytes[k]] = _Sent(k, now, now)
+            frame = uploads.packet(self.spec, k)
+            self._write(frame)
+            self._pending[uploads.qn_bytes[k]] = _Sent(frame, now, now)
             stats.sent += 1
-            self._resend_due(now, plan.resend_s)
+            self._resend_due(now, plan)
             k += 1
             at = first_at + k * plan.interval_s
         await self._drain(plan)
@@ -141,16 +147,18 @@ class _Logger(asyncio.Protocol):
 
     async def _drain(self, plan: Plan) -> None:
         deadline = time.monotonic() + plan.drain_s
-        while self._pending and (now := time.monotonic()) < deadline:
-            oldest = next(iter(self._pending.values())).last
-            wait = min(deadline, oldest + plan.resend_s) - now
+        while (self._pending or self._given_up) and (now := time.monotonic()) < deadline:
+            wake = deadline
+            if self._pending:
+                wake = min(wake, next(iter(self._pending.values())).last + plan.resend_s)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(wait, 0.01)):
+                async with asyncio.timeout(max(wake - now, 0.01)):
                     await self._answered.wait()
             if self._transport is None and self._pending:
                 await self._connect(plan)
-            self._resend_due(time.monotonic(), plan.resend_s)
-        self._stats.unacked += [(self.spec.device_id, qn.decode()) for qn in self._pending]
+            self._resend_due(time.monotonic(), plan)
+        waiting = [*self._pending, *self._given_up]
+        self._stats.unacked += [(self.spec.device_id, qn.decode()) for qn in waiting]
 
     async def _connect(self, plan: Plan) -> None:
         loop = asyncio.get_running_loop()
@@ -172,23 +180,31 @@ class _Logger(asyncio.Protocol):
         self._stats.connects += 1
         now = time.monotonic()
         for sent in self._pending.values():  # a logger sends again what got no 9014
-            self._write(self._uploads.packet(self.spec, sent.k))
-            sent.last = now
-            self._stats.resent += 1
+            if sent.tries < plan.retries:
+                self._send_again(sent, now)
 
-    def _resend_due(self, now: float, resend_s: float) -> None:
-        """Send again what waited ``resend_s``; ``_pending`` stays in the order of last send."""
+    def _resend_due(self, now: float, plan: Plan) -> None:
+        """Send again what waited ``resend_s``, keeping ``_pending`` in the order of last
+        send; what is past its retries is only waited for."""
         due = []
         for qn, sent in self._pending.items():
-            if now - sent.last < resend_s:
+            if now - sent.last < plan.resend_s:
                 break
             due.append(qn)
         for qn in due:
             sent = self._pending.pop(qn)
-            self._write(self._uploads.packet(self.spec, sent.k))
-            sent.last = now
+            if sent.tries >= plan.retries:
+                self._given_up[qn] = sent
+                self._stats.given_up += 1
+                continue
+            self._send_again(sent, now)
             self._pending[qn] = sent
-            self._stats.resent += 1
+
+    def _send_again(self, sent: _Sent, now: float) -> None:
+        self._write(sent.frame)
+        sent.last = now
+        sent.tries += 1
+        self._stats.resent += 1
 
     def _write(self, data: bytes) -> None:
         if self._transport is not None:

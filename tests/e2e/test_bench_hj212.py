@@ -3,6 +3,7 @@ for every upload, and the limits it depends on are refused clearly."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from envmon.bench.hj212_fleet import PREFIX, Uploads, bench_registry
+from envmon.bench.hj212_load import LoadStats, Plan, run_fleet
 from envmon.bench.hj212_procs import raise_open_files
 from ingest.gateway import Directory, Reading, build_reading
 from ingest.hj212 import ACCEPT_STANDARD, decode_packet, needs_data_reply
@@ -58,6 +60,35 @@ def test_the_bench_loggers_send_uploads_the_gateway_turns_into_readings() -> Non
             times.add(reading.ts)
     # the k-th uploads are whole seconds apart however long the interval
     assert sorted(t.second for t in times) == [0, 1, 3]
+
+
+def test_a_logger_without_9014_sends_again_its_retries_then_only_waits() -> None:
+    registry, loggers = bench_registry(load_registry(), 3)
+
+    async def against_a_silent_gateway() -> tuple[LoadStats, bytes]:
+        received = bytearray()
+
+        async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while data := await reader.read(65536):
+                received.extend(data)
+            writer.close()
+
+        server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()[:2]
+        uploads = Uploads(registry, datetime.now(UTC).replace(microsecond=0), 3, 1.0)
+        plan = Plan(address, 1.0, 2.0, 0.1, drain_s=2.0, resend_s=0.2, retries=3)
+        stats = await run_fleet(loggers, uploads, plan)
+        server.close()
+        await server.wait_closed()
+        return stats, bytes(received)
+
+    stats, received = asyncio.run(against_a_silent_gateway())
+    assert stats.sent == 3 * 2
+    assert stats.resent == 3 * stats.sent
+    assert received.count(b"##") == 4 * stats.sent
+    assert stats.given_up == stats.sent == len(stats.unacked)
+    assert stats.acked == 0
+    assert not stats.latencies
 
 
 def test_more_connections_than_the_hard_limit_allows_are_refused_by_name() -> None:
