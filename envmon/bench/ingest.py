@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 TICK_S = 0.01
 
 
-def _collector_main(settings_json: str, db_url: str, conn: Connection) -> None:
+def collector_main(settings_json: str, db_url: str, conn: Connection) -> None:
+    """One collector in a process of its own: "ready" once subscribed, its counters at stop."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = Settings.model_validate_json(settings_json)
     collector = Collector(settings, db_url, client_id="bench-collector")
@@ -253,7 +254,7 @@ def _measure(
     raw_broker = broker_rate(ctx, settings)
     coll_conn, coll_child = ctx.Pipe()
     pub_conn, pub_child = ctx.Pipe()
-    collector = ctx.Process(target=_collector_main, args=(blob, db_url, coll_child))
+    collector = ctx.Process(target=collector_main, args=(blob, db_url, coll_child))
     publisher = ctx.Process(
         target=_publisher_main, args=(blob, args.rate, args.duration, pub_child)
     )

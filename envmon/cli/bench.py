@@ -1,4 +1,4 @@
-"""``envmon bench ingest|rules|api``: the benchmarks, each printing one JSON line last."""
+"""``envmon bench ingest|hj212|rules|api``: the benchmarks, each printing one JSON line last."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hj212(settings: Settings, args: argparse.Namespace) -> int:
+    from envmon.bench.hj212 import bench_hj212  # noqa: PLC0415
+
+    print(json.dumps(bench_hj212(settings, args), ensure_ascii=False))
+    return 0
+
+
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     from envmon.bench.api import bench_api  # noqa: PLC0415
 
@@ -29,6 +36,20 @@ def cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
 
     print(json.dumps(bench_rules(settings, args), ensure_ascii=False))
     return 0
+
+
+def _connections(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _interval(text: str) -> float:
+    value = float(text)
+    if not value >= 1.0:  # two uploads of a logger in one second would share their DataTime
+        raise argparse.ArgumentTypeError(f"must be at least 1 s (DataTime has seconds), got {text}")
+    return value
 
 
 def _add_storage(p: argparse.ArgumentParser) -> None:
@@ -49,6 +70,21 @@ def add_parser(sub: Subparsers) -> None:
     b.add_argument("--batch-size", type=int, default=None)
     _add_storage(b)
     b.set_defaults(func=cmd_ingest)
+    h = bench.add_parser(
+        "hj212", help="HJ 212 loggers → gateway process → broker → collector → database"
+    )
+    h.add_argument("--connections", type=_connections, default=2000, help="loggers (2000)")
+    h.add_argument("--duration", type=positive, default=60.0, metavar="SECONDS")
+    h.add_argument(
+        "--interval", type=_interval, default=1.0, metavar="SECONDS",
+        help="between two uploads of a logger (default 1)",
+    )  # fmt: skip
+    h.add_argument(
+        "--resend", type=positive, default=10.0, metavar="SECONDS",
+        help="a logger sends an upload again after this long without its 9014 (default 10)",
+    )  # fmt: skip
+    _add_storage(h)
+    h.set_defaults(func=cmd_hj212)
     r = bench.add_parser("rules", help="evaluation passes of the whole pack over the district")
     r.add_argument("--minutes", type=int, default=120, help="simulated minutes (default 120)")
     r.add_argument("--seed", type=int, default=0)

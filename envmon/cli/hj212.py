@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from pydantic import ValidationError
+
 from envmon.cli._common import Subparsers, log
 from ingest.hj212 import ACCEPT_ANY, ACCEPT_STANDARD, CrcVariant, decode_packet, describe
 from ingest.secrets import mask_url
@@ -69,6 +71,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         registry = load_registry(args.registry)
     except OSError as exc:
         raise ConfigError(f"cannot read {args.registry}: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the file"
+        raise ConfigError(
+            f"--registry {args.registry} is not a registry file: {where}: {first['msg']}"
+            f" ({exc.error_count()} error(s))"
+        ) from None
     gateway = Gateway(settings, registry)
     print(
         f"HJ 212 gateway for {len(gateway.directory)} loggers on {cfg.host}:{cfg.port},"
