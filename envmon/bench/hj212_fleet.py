@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from ingest.hj212 import DataArea, Edition, Packet, encode_packet, format_time, make_flag, make_qn
-from ingest.registry import AirStation, Hj212Logger, Registry
+from ingest.registry import SECRETS, AirStation, Hj212Logger, Registry, dump_registry
 from ingest.units import convert, field_unit
 
 ST_AIR: Final = "22"
@@ -78,13 +78,13 @@ def bench_registry(base: Registry, n: int) -> tuple[Registry, list[BenchLogger]]
                 hj212=Hj212Logger(mn=logger.mn, pw=logger.pw, st=ST_AIR, interval_s=60),
             )
         )
-    data = base.model_dump(mode="json")
+    data = base.model_dump(mode="json", context=SECRETS)
     data["air"] += [s.model_dump(mode="json") for s in stations]
     return Registry.model_validate(data), loggers
 
 
 def write_registry(registry: Registry, path: Path) -> Path:
-    path.write_text(registry.model_dump_json(), encoding="utf-8")
+    path.write_text(dump_registry(registry), encoding="utf-8")
     return path
 
 

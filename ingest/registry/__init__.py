@@ -2,9 +2,10 @@
 
 from ingest.registry.hj212 import CodeMapping, Hj212Logger
 from ingest.registry.model import AirStation, Device, Registry, Reporting, WastewaterSite
-from ingest.registry.store import device_types, load_registry, sync_registry
+from ingest.registry.store import SECRETS, device_types, dump_registry, load_registry, sync_registry
 
 __all__ = [
+    "SECRETS",
     "AirStation",
     "CodeMapping",
     "Device",
@@ -13,6 +14,7 @@ __all__ = [
     "Reporting",
     "WastewaterSite",
     "device_types",
+    "dump_registry",
     "load_registry",
     "sync_registry",
 ]

@@ -20,7 +20,15 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializationInfo,
+    field_serializer,
+    model_validator,
+)
 
 from ingest.feeds import kind_for
 from ingest.hj212 import CrcVariant, Edition, Sm4Key
@@ -92,6 +100,14 @@ class Hj212Logger(_Strict):
         if self.sm4_key is not None and self.key is None:
             raise ValueError("sm4_key must be 32 hexadecimal digits")  # never the value
         return self
+
+    @field_serializer("sm4_key")
+    def _dump_key(self, key: SecretStr | None, info: SerializationInfo) -> str | SecretStr | None:
+        """Masked, unless the dump is the registry file itself (``context={"secrets": True}``)."""
+        context = info.context
+        if key is not None and isinstance(context, dict) and context.get("secrets"):
+            return key.get_secret_value()
+        return key
 
     @property
     def key(self) -> Sm4Key | None:

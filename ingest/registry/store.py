@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 from ingest.registry.model import Device, Registry, Reporting
 
 log = logging.getLogger(__name__)
+SECRETS = {"secrets": True}  # serialisation context: write the keys, not their masks
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
@@ -23,6 +24,11 @@ def load_registry(path: str | Path | None = None) -> Registry:
     else:
         data = Path(path).read_bytes()
     return Registry.model_validate_json(data)
+
+
+def dump_registry(registry: Registry) -> str:
+    """The registry as its file holds it: passwords and keys included (never log this)."""
+    return registry.model_dump_json(context=SECRETS)
 
 
 def sync_registry(conn: psycopg.Connection[TupleRow], registry: Registry) -> dict[str, int]:

@@ -14,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from ingest.gateway import Directory
-from ingest.registry import Hj212Logger, Registry, load_registry
+from ingest.registry import Hj212Logger, Registry, dump_registry, load_registry
 from ingest.registry.store import reporting_attrs, sync_registry
 from ingest.units import UnitError, convert, factor, field_unit
 from tests.fixtures.servers import Database
@@ -217,3 +217,15 @@ def test_the_device_table_says_how_each_site_reports(database: Database) -> None
         row = conn.execute("SELECT attrs FROM device WHERE device_id = 'air-luorong'").fetchone()
     assert row is not None
     assert row[0] == luorong
+
+
+def test_the_registry_file_keeps_its_keys_and_other_dumps_mask_them(tmp_path: Path) -> None:
+    registry = load_registry()
+    keyed = [s for _, s in registry.reporting_sites() if s.hj212 and s.hj212.sm4_key]
+    assert keyed
+    secret = keyed[0].hj212.sm4_key.get_secret_value()  # type: ignore[union-attr]
+    assert secret not in registry.model_dump_json()
+    path = tmp_path / "registry.json"
+    path.write_text(dump_registry(registry), encoding="utf-8")
+    again = load_registry(path)
+    assert again == registry
