@@ -55,7 +55,7 @@ def cmd_parse(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.gateway import Gateway  # noqa: PLC0415 - asyncio and aiomqtt only here
+    from ingest.gateway import Gateway, new_event_loop  # noqa: PLC0415 - aiomqtt only here
     from ingest.registry import load_registry  # noqa: PLC0415
 
     url = settings.mqtt.url
@@ -84,7 +84,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         f" publishing to {mask_url(url)}; Ctrl-C to stop",
         file=sys.stderr,
     )
-    stats = asyncio.run(_serve(gateway))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        stats = runner.run(_serve(gateway))
     print(json.dumps(stats.as_dict(), ensure_ascii=False))
     return 0
 

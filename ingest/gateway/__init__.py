@@ -15,7 +15,7 @@ collectors, like every other device's.
 from ingest.gateway.directory import Directory, Logger
 from ingest.gateway.readings import Reading, Refused, build_reading
 from ingest.gateway.reasons import Refusal
-from ingest.gateway.server import Gateway, GatewayThread
+from ingest.gateway.server import Gateway, GatewayThread, new_event_loop
 from ingest.gateway.session import idle_timeout
 from ingest.gateway.stats import GatewayStats
 
@@ -30,4 +30,5 @@ __all__ = [
     "Refused",
     "build_reading",
     "idle_timeout",
+    "new_event_loop",
 ]

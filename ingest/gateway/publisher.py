@@ -10,9 +10,13 @@ A PUBACK is not always good news: an MQTT v5 broker acknowledges a message nobod
 subscribed to with reason 0x10 "No matching subscribers" and drops it. Mosquitto 2.0
 does so after a restart until the collectors subscribe again, since it does not restore
 shared subscriptions from its persistence file; such a PUBACK (and any failure code)
-counts as not confirmed. aiomqtt does not hand the reason code over, so
-:class:`_ConfirmingClient` reads it with a few aiomqtt internals, checked at import
-(aiomqtt is pinned to the 2.x line they were written against).
+counts as not confirmed. aiomqtt does not hand the reason code over, and its publish
+costs two tasks and a timer per message — a third of the gateway's time per upload — so
+:class:`_ConfirmingClient` publishes through aiomqtt's paho client and resolves one
+future per message from aiomqtt's ``_on_publish`` hook (internals checked at import;
+aiomqtt is pinned to the 2.x line they were written against). Futures older than the
+timeout are failed by a sweep twice a second, and every one still waiting fails when the
+connection goes.
 
 The connection is kept by :meth:`Publisher.run`: it connects (a fresh client each time,
 so nothing queued for a lost connection is sent twice behind our back), waits until the
@@ -27,6 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 import uuid
 from collections import deque
 
@@ -43,8 +49,12 @@ log = logging.getLogger(__name__)
 
 
 NO_MATCHING_SUBSCRIBERS = 0x10
-_INTERNALS = ("_on_publish", "_pending_call", "_wait_for")  # methods of aiomqtt.Client
-_STATE = ("_client", "_pending_publishes")  # attributes of an instance
+_INTERNALS = ("_on_publish",)  # methods of aiomqtt.Client
+_STATE = ("_client",)  # attributes of an instance
+SWEEP_S = 0.5
+# QoS 1 messages out at once: no limit (0), since every logger's upload may be waiting —
+# and with any limit paho scans its whole queue on every PUBACK until the limit is reached.
+INFLIGHT = 0
 
 
 class PublishError(ConnectionError):
@@ -68,32 +78,60 @@ def check_aiomqtt_internals() -> None:
 check_aiomqtt_internals()
 
 
+Acked = asyncio.Future[ReasonCode | None]
+
+
 class _ConfirmingClient(aiomqtt.Client):
-    """aiomqtt's client with a QoS 1 publish that returns the PUBACK's reason code."""
+    """aiomqtt's client with a QoS 1 publish whose future gives the PUBACK's reason code."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         missing = [f"Client.{n}" for n in _STATE if not hasattr(self, n)]
         if missing:
             raise AiomqttInternalsError(missing)
-        self._reasons: dict[int, ReasonCode] = {}
+        self._waiting: dict[int, tuple[float, Acked]] = {}  # mid → (sent at, future)
+        self._early: dict[int, ReasonCode] = {}  # PUBACKs met before publish returned
 
-    def _on_publish(
-        self, client: Client, userdata: object, mid: int, reason: ReasonCode, props: Properties
+    def _on_publish(  # aiomqtt's hook, with paho's arguments
+        self,
+        client: Client,  # noqa: ARG002
+        userdata: object,  # noqa: ARG002
+        mid: int,
+        reason: ReasonCode,
+        props: Properties,  # noqa: ARG002
     ) -> None:
-        self._reasons[mid] = reason
-        super()._on_publish(client, userdata, mid, reason, props)
+        entry = self._waiting.pop(mid, None)
+        if entry is None:
+            self._early[mid] = reason
+        elif not entry[1].done():
+            entry[1].set_result(reason)
 
-    async def publish_qos1(self, topic: str, payload: bytes) -> ReasonCode | None:
-        """Publish and wait for the PUBACK; its reason code (None over MQTT 3.1.1)."""
+    def publish_qos1(self, topic: str, payload: bytes) -> Acked:
+        """Publish; the future resolves with the PUBACK's reason code (None over 3.1.1)."""
         info: MQTTMessageInfo = self._client.publish(topic, payload, 1)
         if info.rc != MQTT_ERR_SUCCESS:
             raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
-        if not info.is_published():
-            confirmed = asyncio.Event()
-            with self._pending_call(info.mid, confirmed, self._pending_publishes):
-                await self._wait_for(confirmed.wait(), timeout=None)
-        return self._reasons.pop(info.mid, None)
+        done: Acked = asyncio.get_running_loop().create_future()
+        if info.mid in self._early:
+            done.set_result(self._early.pop(info.mid))
+        else:
+            self._waiting[info.mid] = (time.monotonic(), done)
+        return done
+
+    def expire(self, older_than: float, why: str) -> int:
+        """Fail the futures of messages sent before ``older_than`` (monotonic)."""
+        expired = 0
+        for mid, (sent, fut) in list(self._waiting.items()):
+            if sent >= older_than:
+                break  # in the order sent
+            del self._waiting[mid]
+            if not fut.done():
+                fut.set_exception(PublishError(why))
+                expired += 1
+        return expired
+
+    def fail_all(self, why: str) -> None:
+        self.expire(math.inf, why)
 
 
 def refusal(reason: ReasonCode | None) -> str | None:
@@ -111,8 +149,6 @@ class Publisher:
         self._name = name
         self._timeout = timeout_s
         self._client: _ConfirmingClient | None = None
-        self._lost = asyncio.Event()  # set when the current connection is gone
-        self._lost.set()
         self.connected = asyncio.Event()
         self.confirmed = 0
         self.failed = 0
@@ -135,53 +171,54 @@ class Publisher:
                 protocol=protocol,
                 keepalive=self._settings.keepalive_s,
                 timeout=self._timeout,
+                max_inflight_messages=INFLIGHT,
             )
             try:
-                async with client:
+                async with client, asyncio.TaskGroup() as tg:
                     self._up(client)
                     backoff.reset()
                     log.info("gateway connected to the MQTT broker at %s:%d", host, port)
+                    sweep = tg.create_task(self._sweep(client))
                     # Publish-only: the message iterator ends when the connection does.
                     async for _ in client.messages:
                         pass
-            except aiomqtt.MqttError as exc:
-                log.warning("MQTT broker at %s:%d: %s", host, port, exc)
+                    sweep.cancel()
+            except* aiomqtt.MqttError as group:
+                log.warning("MQTT broker at %s:%d: %s", host, port, group.exceptions[0])
             finally:
                 self._down()
+                client.fail_all("connection to the broker lost before its acknowledgement")
             await asyncio.sleep(backoff.next())
+
+    async def _sweep(self, client: _ConfirmingClient) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            why = f"no acknowledgement within {self._timeout:g} s"
+            self.failed += client.expire(time.monotonic() - self._timeout, why)
 
     def _up(self, client: _ConfirmingClient) -> None:
         self._client = client
-        self._lost = asyncio.Event()
         self.connected.set()
 
     def _down(self) -> None:
         self._client = None
-        self._lost.set()
         self.connected.clear()
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Publish with QoS 1 and wait for the broker's acknowledgement."""
-        client, lost = self._client, self._lost
+        client = self._client
         if client is None:
             self.failed += 1
             raise PublishError("not connected to the broker")
-        sending = asyncio.ensure_future(client.publish_qos1(topic, payload))
-        gone = asyncio.ensure_future(lost.wait())
         try:
-            done, _ = await asyncio.wait({sending, gone}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-            if not sending.done():
-                sending.cancel()
-        if sending not in done:
-            self.failed += 1
-            raise PublishError("connection to the broker lost before its acknowledgement")
-        try:
-            refused = refusal(sending.result())
+            reason = await client.publish_qos1(topic, payload)
         except aiomqtt.MqttError as exc:
             self.failed += 1
             raise PublishError(str(exc)) from None
+        except PublishError:
+            self.failed += 1
+            raise
+        refused = refusal(reason)
         if refused is not None:
             self.failed += 1
             raise PublishError(refused)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ingest.edge import MAX_RAW, EdgeDeadLetter
@@ -74,6 +75,7 @@ class Context:
     clock: Clock
     stats: GatewayStats
     history: History | None  # None: gaps are not asked for
+    live: set[Session] = field(default_factory=set)  # open sessions, for the idle sweep
 
 
 def idle_timeout(settings: Hj212Settings, logger: Logger | None) -> float:
@@ -99,12 +101,27 @@ class Session:
         self._valid = 0
         self._garbage_bytes = 0
         self._held: tuple[Fault, bytearray] | None = None  # garbage since the last frame
+        self._last_read = time.monotonic()
+        self._timed_out = False
+
+    def idle_past(self, now: float) -> bool:
+        """Close the connection if it has been silent past its idle timeout (the gateway's
+        sweep asks, so that a read costs no timer of its own)."""
+        timeout = idle_timeout(self._ctx.settings, self._logger)
+        if self._timed_out or now - self._last_read < timeout:
+            return False
+        self._timed_out = True
+        self._ctx.stats.idle_timeouts += 1
+        log.info("closing %s: silent for %.0f s", self.peer, timeout)
+        self._writer.close()
+        return True
 
     async def run(self) -> None:
         stats = self._ctx.stats
         stats.connections += 1
         stats.open += 1
         log.info("logger connected from %s", self.peer, extra={"peer": self.peer})
+        self._ctx.live.add(self)
         try:
             await self._serve()
         except (ConnectionError, OSError) as exc:
@@ -113,6 +130,7 @@ class Session:
             stats.session_errors += 1
             log.exception("session with %s failed; closing it", self.peer)
         finally:
+            self._ctx.live.discard(self)
             self._flush_garbage()
             stats.open -= 1
             self._writer.close()
@@ -122,14 +140,10 @@ class Session:
     async def _serve(self) -> None:
         cfg = self._ctx.settings
         while True:
-            timeout = idle_timeout(cfg, self._logger)
-            try:
-                async with asyncio.timeout(timeout):
-                    chunk = await self._reader.read(READ_SIZE)
-            except TimeoutError:
-                self._ctx.stats.idle_timeouts += 1
-                log.info("closing %s: silent for %.0f s", self.peer, timeout)
+            chunk = await self._reader.read(READ_SIZE)
+            if self._timed_out:
                 return
+            self._last_read = time.monotonic()
             for event in self._buf.feed(chunk) if chunk else self._buf.close():
                 if isinstance(event, Garbage):
                     self._garbage(event)
