@@ -94,4 +94,5 @@ def build_reading(logger: Logger, packet: Packet, root: str) -> Reading | Refuse
 
 def _encode(body: dict[str, Any]) -> bytes:
     """The message as plain JSON: judging it is the collector's work, not the gateway's."""
-    return json.dumps({**body, "ts": body["ts"].isoformat()}, allow_nan=False).encode()
+    ts = body["ts"].isoformat().replace("+00:00", "Z")  # as the contract's models write it
+    return json.dumps({**body, "ts": ts}, allow_nan=False).encode()

@@ -263,6 +263,12 @@ def test_kpis(client: TestClient, database: Database) -> None:
     assert pangu["rate_pct"] == pytest.approx(100.0)
     assert rate["target_pct"] == 95.0
     assert next(p for p in rate["plants"] if p["device_id"] == "wwtp-guantang")["rate_pct"] is None
+    # one plant of five has data: a figure, but no district verdict, and who is missing
+    assert rate["district_rate_pct"] == pytest.approx(100.0)
+    assert rate["meets_target"] is None
+    assert (rate["plants_reporting"], rate["plants_expected"]) == (1, len(rate["plants"]))
+    assert "wwtp-guantang" in rate["missing"]
+    assert rate["note"].startswith(f"1 of {len(rate['plants'])} plants reporting")
 
     conc = {"pm25": 80.0, "pm10": 100.0, "o3": 60.0}
     hour = T0.replace(minute=0)

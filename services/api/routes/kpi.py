@@ -47,7 +47,10 @@ class TreatmentRate(BaseModel):
     window: Window
     target_pct: float
     district_rate_pct: float | None
-    meets_target: bool | None
+    meets_target: bool | None  # None: no data, or not every plant reported
+    plants_reporting: int
+    plants_expected: int
+    missing: list[str]  # plants with no volume in the window
     plants: list[PlantRate]
     note: str
 
@@ -136,10 +139,19 @@ def treatment_rate(conn: DbConn, period: Period = "day", day: DateParam = None) 
     district = treatment_rate_pct(
         sum(p.treated_m3 for p in plants), sum(p.bypass_m3 for p in plants)
     )
+    missing = [p.device_id for p in plants if p.treated_m3 + p.bypass_m3 <= 0]
+    note = "proxy from plant meters; the official rate is treated ÷ estimated discharged"
+    meets = _meets(district, (district or 0) >= TREATMENT_RATE_PCT)
+    if missing and district is not None:
+        meets = None
+        note = (
+            f"{len(plants) - len(missing)} of {len(plants)} plants reporting: no district"
+            f" verdict until every plant has data; {note}"
+        )
     return TreatmentRate(
         window=w, target_pct=TREATMENT_RATE_PCT, district_rate_pct=district,
-        meets_target=_meets(district, (district or 0) >= TREATMENT_RATE_PCT), plants=plants,
-        note="proxy from plant meters; the official rate is treated ÷ estimated discharged",
+        meets_target=meets, plants_reporting=len(plants) - len(missing),
+        plants_expected=len(plants), missing=missing, plants=plants, note=note,
     )  # fmt: skip
 
 
