@@ -54,7 +54,7 @@ def main() -> int:
     registry = load_registry()
     crossings = {i.id for i in registry.intersections[: args.intersections]}
     ids = [s.id for _, s in registry.reporting_sites()] + [d.id for d in registry.dmas]
-    ids += [r.id for r in registry.rsus if r.intersection in crossings]
+    ids += sorted(crossings)  # with their RSUs
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
     migrate(url, SCHEMA, timescale_mode="off", extra=MIGRATIONS)
