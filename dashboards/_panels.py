@@ -14,7 +14,15 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
 
-from dashboards.sql import DATASOURCE_TYPE, DATASOURCE_UID, Format, Sql
+from dashboards.sql import (
+    DATASOURCE_TYPE,
+    DATASOURCE_UID,
+    FLAGGED_HELP,
+    FLAGGED_TITLE,
+    Format,
+    Sql,
+    flagged_sql,
+)
 from services.standards.hj633 import CATEGORIES
 
 DS = dash_m.DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
@@ -140,6 +148,11 @@ def table(title: str, sql: str, *, description: str = "", span: int = 24) -> tab
         .span(span)
         .height(9)
     )
+
+
+def flagged_values(table_name: str, devices: str) -> table_b.Panel:
+    """The table of the values instruments flagged in ``table_name`` (sites: ``devices``)."""
+    return table(FLAGGED_TITLE, flagged_sql(table_name, devices=devices), description=FLAGGED_HELP)
 
 
 def state_timeline(

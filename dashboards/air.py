@@ -14,13 +14,14 @@ from dashboards._panels import (
     DS,
     alert_annotations,
     area_variable,
+    flagged_values,
     new_dashboard,
     registry_variable,
     table,
     thresholds,
     timeseries,
 )
-from dashboards.sql import FLAGGED_HELP, FLAGGED_TITLE, Sql, flagged_sql, series_sql
+from dashboards.sql import Sql, series_sql
 from services.standards import gb3095
 
 UID = "liudong-air"
@@ -155,12 +156,6 @@ def build() -> dash_m.Dashboard:
         )
         .with_panel(table("超标天数 · PM2.5 exceedance days per month", EXCEEDANCE_DAYS, span=10))
         .with_row(dash_b.Row("数据标记 Data flags"))
-        .with_panel(
-            table(
-                FLAGGED_TITLE,
-                flagged_sql("air_reading", devices=STATIONS),
-                description=FLAGGED_HELP,
-            )
-        )
+        .with_panel(flagged_values("air_reading", STATIONS))
         .build()
     )

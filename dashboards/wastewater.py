@@ -10,13 +10,14 @@ from dashboards._panels import (
     alert_annotations,
     area_variable,
     below_target,
+    flagged_values,
     new_dashboard,
     registry_variable,
     table,
     thresholds,
     timeseries,
 )
-from dashboards.sql import FLAGGED_HELP, FLAGGED_TITLE, flagged_sql, series_sql
+from dashboards.sql import series_sql
 from services.standards import gb18918
 from services.standards.targets import TREATMENT_RATE_PCT
 
@@ -143,12 +144,6 @@ def build() -> dash_m.Dashboard:
         board.with_row(dash_b.Row("溢流事件 Bypass events"))
         .with_panel(table("溢流事件 · Hours with bypass or overflow", BYPASS_EVENTS))
         .with_row(dash_b.Row("数据标记 Data flags"))
-        .with_panel(
-            table(
-                FLAGGED_TITLE,
-                flagged_sql("wastewater_reading", devices=PLANTS),
-                description=FLAGGED_HELP,
-            )
-        )
+        .with_panel(flagged_values("wastewater_reading", PLANTS))
         .build()
     )

@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 from ingest.feeds import LOCAL_TZ
 from ingest.registry import Registry
-from services.reports.model import Cell, Chart, Column, Kind, Report, Table, Text
+from services.reports.model import Cell, Chart, Report, Table, Text
+from services.reports.model import column as _c
 from services.reports.period import Period
 from services.standards import gb3095
 from services.standards.hj633 import daily_aqi, edition_for
@@ -51,12 +52,6 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     low = xs[s - 1]
     high = xs[min(s, len(xs) - 1)]
     return low + (high - low) * (k - s)
-
-
-def _c(
-    key: str, zh: str, en: str, kind: Kind = "number", unit: str | None = None, *, d: int = 1
-) -> Column:
-    return Column(key, Text(zh, en), kind, unit, d)
 
 
 UG = "µg/m³"

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from ingest.feeds import LOCAL_TZ
 from ingest.registry import Registry
 from ingest.registry.model import Dma
-from services.reports.model import Cell, Chart, Column, Kind, Report, Table, Text, rows_of
+from services.reports.model import Cell, Chart, Column, Report, Table, Text, rows_of
+from services.reports.model import column as _c
 from services.reports.period import Period
 from services.standards.targets import LEAKAGE_DEFAULT_PCT
 from services.statistics.hourly import Conn
@@ -30,12 +31,6 @@ TITLE = Text("供水管网漏损月报", "Water-supply leakage monthly report")
 FIRST_GRADE_PCT, SECOND_GRADE_PCT = 10.0, 12.0
 WEEK = 7
 TARGET_LABEL = Text(f"目标 {LEAKAGE_DEFAULT_PCT:g} %", f"target {LEAKAGE_DEFAULT_PCT:g} %")
-
-
-def _c(
-    key: str, zh: str, en: str, kind: Kind = "number", unit: str | None = None, *, d: int = 1
-) -> Column:
-    return Column(key, Text(zh, en), kind, unit, d)
 
 
 COLUMNS = (

@@ -41,6 +41,28 @@ class Column:
         return f"{self.label(lang)} ({self.unit})" if self.unit else self.label(lang)
 
 
+def column(
+    key: str, zh: str, en: str, kind: Kind = "number", unit: str | None = None, *, d: int = 1
+) -> Column:
+    """A column from its key, labels, kind, unit and decimals: how report modules list them."""
+    return Column(key, Text(zh, en), kind, unit, d)
+
+
+def format_cell(
+    value: Cell, col: Column, *, empty: str = "", yes_no: tuple[str, str] = ("1", "0")
+) -> str:
+    """A cell as text: floats to the column's decimals, dates ISO, ``empty`` for no value."""
+    if value is None:
+        return empty
+    if isinstance(value, bool):
+        return yes_no[0] if value else yes_no[1]
+    if isinstance(value, float):
+        return f"{value:.{col.decimals}f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     key: str

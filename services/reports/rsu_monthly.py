@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from ingest.registry import Registry
-from services.reports.model import Cell, Chart, Column, Kind, Report, Table, Text
+from services.reports.model import Cell, Chart, Report, Table, Text
+from services.reports.model import column as _c
 from services.reports.period import Period, local_midnight
 from services.standards.targets import RSU_ONLINE_PCT
 from services.statistics.hourly import Conn
@@ -25,12 +26,6 @@ NAME = "rsu-monthly"
 TITLE = Text("路侧单元可用性月报", "RSU availability monthly report")
 HOUR = timedelta(hours=1)
 NEVER = Text("本月从未覆盖的路口", "Intersections never covered")
-
-
-def _c(
-    key: str, zh: str, en: str, kind: Kind = "number", unit: str | None = None, *, d: int = 1
-) -> Column:
-    return Column(key, Text(zh, en), kind, unit, d)
 
 
 DAILY = (

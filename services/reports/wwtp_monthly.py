@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from ingest.registry import Registry, WastewaterSite
-from services.reports.model import Cell, Chart, Column, Kind, Report, Table, Text, rows_of
+from services.reports.model import Cell, Chart, Report, Table, Text, rows_of
+from services.reports.model import column as _c
 from services.reports.period import Period
 from services.standards import gb18918
 from services.standards.targets import TREATMENT_RATE_PCT
@@ -39,12 +40,6 @@ EFFLUENT: dict[str, tuple[str, gb18918.Item]] = {
 }
 REMOVED = {"cod": "influent_cod_mgl", "nh3n": "influent_nh3n_mgl"}  # metered influent
 LABELS = {"cod": "COD", "nh3n": "氨氮 NH3-N", "tn": "总氮 TN", "tp": "总磷 TP", "ss": "SS"}
-
-
-def _c(
-    key: str, zh: str, en: str, kind: Kind = "number", unit: str | None = None, *, d: int = 1
-) -> Column:
-    return Column(key, Text(zh, en), kind, unit, d)
 
 
 COLUMNS = (

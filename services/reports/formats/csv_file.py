@@ -7,21 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
-from services.reports.model import Cell, Column, Language, Report
-
-
-def _cell(value: Cell, column: Column) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return f"{value:.{column.decimals}f}"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+from services.reports.model import Language, Report, format_cell
 
 
 def render_csv(report: Report, lang: Language = "zh") -> bytes:
@@ -34,7 +21,7 @@ def render_csv(report: Report, lang: Language = "zh") -> bytes:
             w.writerow([table.title(lang)])
         w.writerow([c.header(lang) for c in table.columns])
         for row in table.rows:
-            w.writerow([_cell(v, c) for v, c in zip(row, table.columns, strict=True)])
+            w.writerow([format_cell(v, c) for v, c in zip(row, table.columns, strict=True)])
     w.writerow([])
     for note in report.notes:
         w.writerow([note(lang)])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,7 +26,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
 from reportlab.platypus.flowables import Flowable
 
-from services.reports.model import Cell, Chart, Column, Language, Report, Table
+from services.reports.model import Cell, Chart, Column, Language, Report, Table, format_cell
 
 FONT_NAME = "EnvmonCJK"
 FONT_PATHS = (
@@ -63,16 +62,8 @@ def register_font(path: str | None = None) -> str:
     return FONT_NAME
 
 
-def _fmt(value: Cell, column: Column) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return f"{value:.{column.decimals}f}"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+def _fmt(value: Cell, col: Column) -> str:
+    return format_cell(value, col, empty="—", yes_no=("是", "否"))
 
 
 def _table(table: Table, lang: Language, font: str, width: float) -> list[Flowable]:
