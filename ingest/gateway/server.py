@@ -102,7 +102,7 @@ class Gateway:
             sweep = tg.create_task(_idle_sweep(ctx), name="hj212-idle-sweep")
 
             def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-                if len(sessions) >= cfg.max_connections:
+                if len(ctx.live) >= cfg.max_connections:
                     self._refuse(writer)
                     return
                 session = Session(ctx, reader, writer)

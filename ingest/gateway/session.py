@@ -75,7 +75,8 @@ class Context:
     clock: Clock
     stats: GatewayStats
     history: History | None  # None: gaps are not asked for
-    live: set[Session] = field(default_factory=set)  # open sessions, for the idle sweep
+    # sessions accepted and not yet closing: the connection limit, the idle sweep
+    live: set[Session] = field(default_factory=set)
 
 
 def idle_timeout(settings: Hj212Settings, logger: Logger | None) -> float:
@@ -103,6 +104,7 @@ class Session:
         self._held: tuple[Fault, bytearray] | None = None  # garbage since the last frame
         self._last_read = time.monotonic()
         self._timed_out = False
+        ctx.live.add(self)  # at accept: the connection limit counts it from now on
 
     def idle_past(self, now: float) -> bool:
         """Close the connection if it has been silent past its idle timeout (the gateway's
@@ -121,7 +123,6 @@ class Session:
         stats.connections += 1
         stats.open += 1
         log.info("logger connected from %s", self.peer, extra={"peer": self.peer})
-        self._ctx.live.add(self)
         try:
             await self._serve()
         except (ConnectionError, OSError) as exc:
