@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from ingest.backoff import Backoff
 from ingest.storage.errors import ErrorKind, classify, describe
@@ -165,3 +167,43 @@ class LoopGuard:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
+
+
+class _Connection(Protocol):
+    @property
+    def closed(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Connection)
+
+
+def run_connected(
+    step: Callable[[C], object],
+    connect: Callable[[], C],
+    stop: threading.Event,
+    interval_s: float,
+    guard: LoopGuard,
+) -> None:
+    """Call ``step`` on a connection every ``interval_s`` until ``stop`` is set. A failed
+    pass is judged by ``guard``: after a transient one the connection is made anew after
+    its backoff; a permanent one ends the loop (and sets the guard's watch)."""
+    conn: C | None = None
+    while not stop.is_set():
+        delay: float | None = interval_s
+        try:
+            if conn is None or conn.closed:
+                conn = connect()
+            step(conn)
+            guard.succeeded()
+        except Exception as exc:
+            delay = guard.failed(exc)
+            if conn is not None:
+                conn.close()
+            conn = None
+        if delay is None:
+            break
+        stop.wait(delay)
+    if conn is not None:
+        conn.close()

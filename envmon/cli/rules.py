@@ -97,6 +97,7 @@ def cmd_test(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from envmon.runtime.reports import start_report_schedule  # noqa: PLC0415
     from envmon.runtime.servers import prepare_database  # noqa: PLC0415
     from services.rules import RuleService  # noqa: PLC0415
 
@@ -104,10 +105,13 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         raise ConfigError("envmon rules run needs ENVMON_DATABASE_URL (or use `envmon up`)")
     stop = stop_on_signals()
     registry, _ = prepare_database(settings, settings.database.url.get_secret_value(), wait=stop)
-    service = RuleService(settings, settings.database.url.get_secret_value(), registry)
+    url = settings.database.url.get_secret_value()
+    service = RuleService(settings, url, registry)
     service.watch.wake(stop)  # a loop that fails for good ends the wait too
+    reports = start_report_schedule(settings, url, registry, service)
     service.start()
     stop.wait()
+    reports.stop()
     service.stop()
     service.watch.check()
     return 0

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from envmon.runtime.hj212 import Hj212Run, hj212_devices, start_hj212
+from envmon.runtime.reports import start_report_schedule
 from envmon.runtime.servers import Runtime
 from ingest.collector.service import Collector
 from ingest.collector.stats import StatsSnapshot
@@ -282,6 +283,7 @@ def run_forever(
         runtime.db_url, settings.database.schema_name, start, hj212_devices(runtime.registry)
     )
     rules = RuleService(settings, runtime.db_url, runtime.registry, clock=data_clock, watch=watch)
+    reports = start_report_schedule(settings, runtime.db_url, runtime.registry, rules)
     rules.start()
     sim = DistrictSimulator(
         runtime.registry,
@@ -314,6 +316,7 @@ def run_forever(
     publisher.wait_confirmed(10)
     publisher.stop()
     snap = collector.stop()
+    reports.stop()
     rules.stop()
     data_clock.close()
     return _result(stats, snap, runtime, watch, hj212)

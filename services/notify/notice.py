@@ -52,3 +52,26 @@ class Notice:
     link: str | None = None  # the matching dashboard panel
     language: Language = "zh"
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str  # e.g. "air-daily-2026-11-30.pdf"
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ReportNotice:
+    """A scheduled report for one receiver: its headline figures, a link, its files."""
+
+    idempotency_key: str  # stable per (schedule entry, period, receiver, channel)
+    receiver: str
+    report: str  # e.g. "air-daily"
+    title_zh: str
+    title_en: str
+    period: str  # e.g. "2026-11-30", "2026-11"
+    headline: tuple[str, ...]  # figures, already in the receiver's language
+    files: tuple[Attachment, ...] = ()
+    link: str | None = None  # the report in the API
+    language: Language = "zh"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,9 +25,9 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ingest.backoff import Backoff
-from ingest.loops import LoopGuard, LoopWatch
+from ingest.loops import LoopGuard, LoopWatch, run_connected
 from services.notify.channels import DeliveryError, Sender, sender_for
-from services.notify.notice import Notice, SubjectLine
+from services.notify.notice import Attachment, Notice, ReportNotice, SubjectLine
 from services.notify.routing import RoutingConfig
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,38 @@ def build_notice(
     )
 
 
+def build_report_notice(
+    receiver: str,
+    key: str,
+    facts: Mapping[str, Any],
+    files: Sequence[Attachment],
+    routing: RoutingConfig,
+) -> ReportNotice:
+    """The message of one queued report row (a report is never grouped with another)."""
+    known = routing.receivers.get(receiver)
+    return ReportNotice(
+        idempotency_key=key,
+        receiver=receiver,
+        report=facts["report"],
+        title_zh=facts["title_zh"],
+        title_en=facts["title_en"],
+        period=facts["period"],
+        headline=tuple(facts.get("headline", ())),
+        files=tuple(files),
+        link=facts.get("link"),
+        language=known.language if known is not None else "zh",
+    )
+
+
+def _attachments(conn: Conn, batch: int) -> list[Attachment]:
+    rows = conn.execute(
+        "SELECT f.filename, f.media_type, f.content FROM notification n"
+        " JOIN report_file f ON f.id = ANY(n.files) WHERE n.batch_id = %s ORDER BY f.id",
+        (batch,),
+    ).fetchall()
+    return [Attachment(name, media, bytes(content)) for name, media, content in rows]
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -125,18 +157,21 @@ class Dispatcher:
         return self._retry.delay(attempts - 1)
 
     def form_batches(self, conn: Conn) -> None:
-        """Group the rows that have waited ``group_wait_s`` into batches."""
+        """Group the rows that have waited ``group_wait_s`` into batches (alerts of one rule,
+        area and transition together; a report row is a batch of its own)."""
         conn.execute(
             "WITH g AS (SELECT receiver, channel, rule_id, transition, coalesce(area, '') AS a,"
+            " CASE WHEN kind = 'report' THEN idempotency_key END AS r,"
             " nextval('notification_batch_seq') AS b FROM notification"
             " WHERE state = 'pending' AND batch_id IS NULL"
             " AND created_at <= now() - make_interval(secs => %s)"
-            " GROUP BY receiver, channel, rule_id, transition, coalesce(area, ''))"
+            " GROUP BY receiver, channel, rule_id, transition, coalesce(area, ''), r)"
             " UPDATE notification n SET batch_id = g.b FROM g"
             " WHERE n.state = 'pending' AND n.batch_id IS NULL"
             " AND n.created_at <= now() - make_interval(secs => %s)"
             " AND n.receiver = g.receiver AND n.channel = g.channel AND n.rule_id = g.rule_id"
-            " AND n.transition = g.transition AND coalesce(n.area, '') = g.a",
+            " AND n.transition = g.transition AND coalesce(n.area, '') = g.a"
+            " AND CASE WHEN n.kind = 'report' THEN n.idempotency_key END IS NOT DISTINCT FROM g.r",
             (self.routing.group_wait_s, self.routing.group_wait_s),
         )
 
@@ -147,7 +182,7 @@ class Dispatcher:
             due = conn.execute(
                 "SELECT batch_id, receiver, channel, array_agg(idempotency_key ORDER BY id),"
                 " array_agg(notice || jsonb_build_object('transition', transition) ORDER BY id),"
-                " max(attempts)"
+                " max(attempts), bool_or(kind = 'report')"
                 " FROM notification WHERE state = 'pending' AND batch_id IS NOT NULL"
                 " AND next_attempt_at <= now() GROUP BY batch_id, receiver, channel"
                 " ORDER BY batch_id LIMIT %s",
@@ -155,8 +190,13 @@ class Dispatcher:
             ).fetchall()
         stats = DispatchStats()
         jobs = []
-        for batch, receiver, channel, keys, facts, attempts in due:
-            notice = build_notice(receiver, list(keys), list(facts), self.routing)
+        for batch, receiver, channel, keys, facts, attempts, is_report in due:
+            notice: Notice | ReportNotice
+            if is_report:
+                files = _attachments(conn, batch)
+                notice = build_report_notice(receiver, keys[0], facts[0], files, self.routing)
+            else:
+                notice = build_notice(receiver, list(keys), list(facts), self.routing)
             jobs.append((batch, attempts, self._pool.submit(self._send, receiver, channel, notice)))
         for batch, attempts, job in jobs:
             error = job.result()
@@ -164,12 +204,17 @@ class Dispatcher:
                 self._record(conn, batch, attempts + 1, error, stats)
         return stats
 
-    def _send(self, receiver: str, channel: int, notice: Notice) -> DeliveryError | None:
+    def _send(
+        self, receiver: str, channel: int, notice: Notice | ReportNotice
+    ) -> DeliveryError | None:
         sender = self._senders.get((receiver, channel))
         if sender is None:
             return DeliveryError("config", f"{receiver} has no channel {channel}", retryable=False)
         try:
-            sender.send(notice)
+            if isinstance(notice, ReportNotice):
+                sender.send_report(notice)
+            else:
+                sender.send(notice)
         except DeliveryError as exc:
             return exc
         except Exception as exc:  # a sender bug must not stop the dispatcher
@@ -228,21 +273,4 @@ def run_dispatcher(
     guard = guard or LoopGuard(
         "notify-dispatcher", "local", watch=LoopWatch(), backoff=Backoff(interval_s, 15.0)
     )
-    conn: Conn | None = None
-    while not stop.is_set():
-        delay: float | None = interval_s
-        try:
-            if conn is None or conn.closed:
-                conn = connect()
-            dispatcher.run_once(conn)
-            guard.succeeded()
-        except Exception as exc:
-            delay = guard.failed(exc)
-            if conn is not None:
-                conn.close()
-            conn = None
-        if delay is None:
-            return
-        stop.wait(delay)
-    if conn is not None:
-        conn.close()
+    run_connected(dispatcher.run_once, connect, stop, interval_s, guard)

@@ -1,4 +1,5 @@
-"""Who is told about what: the notification configuration file (YAML) and route matching.
+"""Who is told about what: the notification configuration file (YAML) and route matching,
+and the reports sent on a schedule.
 
 Every route whose ``match`` fits an alert adds its receivers (deduplicated, in file order).
 A match key lists accepted values (fnmatch globs allowed, e.g. ``ww-effluent-*``); all
@@ -9,6 +10,7 @@ its outbox rows (the dispatcher records them as "no channel").
 from __future__ import annotations
 
 import logging
+from datetime import time
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -76,13 +78,46 @@ class Route(_Model):
     receivers: tuple[ReceiverId, ...] = Field(min_length=1)
 
 
+class ReportSchedule(_Model):
+    """A report sent on a schedule (the report's name and formats are checked against the
+    reports when the scheduler starts). Times are the district's local time."""
+
+    id: ReceiverId | None = None  # default: the report's name
+    report: ReceiverId
+    at: time = time(8, 0)
+    day: int | None = Field(None, ge=1, le=28)  # monthly and annual reports: day of month
+    month: int | None = Field(None, ge=1, le=12)  # annual reports: month (default January)
+    formats: tuple[Pattern, ...] = Field(("pdf",), min_length=1)
+    receivers: tuple[ReceiverId, ...] = Field(min_length=1)
+    language: Language | None = None  # default: each receiver's own
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        if isinstance(value, int):  # YAML 1.1 reads an unquoted 8:00 as 480
+            # pydantic reports a ValueError as the field's error; a TypeError would escape
+            raise ValueError('write the time quoted, e.g. at: "08:00"')  # noqa: TRY004
+        return value
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @property
+    def key(self) -> str:
+        return self.id or self.report
+
+
 class RoutingConfig(_Model):
     receivers: dict[ReceiverId, Receiver] = Field(default_factory=dict)
     routes: tuple[Route, ...] = ()
+    reports: tuple[ReportSchedule, ...] = ()
     group_wait_s: float = Field(30, ge=0, le=3600)
     link_base: str | None = None  # Grafana base URL, without a trailing slash
+    api_base: str | None = None  # the API's base URL, for links to scheduled reports
 
-    @field_validator("link_base")
+    @field_validator("link_base", "api_base")
     @classmethod
     def _http_base(cls, value: str | None) -> str | None:
         if value is None:
@@ -101,6 +136,17 @@ class RoutingConfig(_Model):
                 raise ValueError(
                     f"routes.{i}.receivers: unknown receiver {', '.join(unknown)} (known: {known})"
                 )
+        seen: set[str] = set()
+        for i, entry in enumerate(self.reports):
+            unknown = [r for r in entry.receivers if r not in self.receivers]
+            if unknown:
+                known = ", ".join(self.receivers) or "none"
+                raise ValueError(
+                    f"reports.{i}.receivers: unknown receiver {', '.join(unknown)} (known: {known})"
+                )
+            if entry.key in seen:
+                raise ValueError(f"reports.{i}: a second entry {entry.key!r}; give each an id")
+            seen.add(entry.key)
         return self
 
     def receivers_for(self, feed: str, rule_id: str, severity: str, area: str | None) -> list[str]:

@@ -2,47 +2,14 @@
 
 Each report is a pure function of the stored data, a period and the registry
 (``build(conn, registry, period)``), returning a :class:`~services.reports.model.Report`
-that every format renders (:mod:`services.reports.formats`).
+that every format renders (:mod:`services.reports.formats`). :mod:`~services.reports.schedule`
+sends them on the routing file's schedule, through the notification outbox.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from types import MappingProxyType
-
-from ingest.registry import Registry
-from services.reports import (
-    air_assessment,
-    air_daily,
-    leakage_monthly,
-    rsu_monthly,
-    wwtp_monthly,
-)
+from services.reports.catalog import PERIODS, REPORTS, build_report
 from services.reports.model import Report
 from services.reports.period import Period, parse_period
-from services.statistics.hourly import Conn
 
-Builder = Callable[..., Report]
-REPORTS: Mapping[str, Builder] = MappingProxyType(
-    {
-        air_daily.NAME: air_daily.build,
-        air_assessment.MONTHLY: air_assessment.build_monthly,
-        air_assessment.ANNUAL: air_assessment.build_annual,
-        wwtp_monthly.NAME: wwtp_monthly.build,
-        leakage_monthly.NAME: leakage_monthly.build,
-        rsu_monthly.NAME: rsu_monthly.build,
-    }
-)
-
-
-def build_report(
-    conn: Conn, registry: Registry, name: str, period: Period, *, now: datetime | None = None
-) -> Report:
-    builder = REPORTS.get(name)
-    if builder is None:
-        raise KeyError(f"no report {name!r}; the reports are {', '.join(REPORTS)}")
-    return builder(conn, registry, period, now=now)
-
-
-__all__ = ["REPORTS", "Period", "Report", "build_report", "parse_period"]
+__all__ = ["PERIODS", "REPORTS", "Period", "Report", "build_report", "parse_period"]

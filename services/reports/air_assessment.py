@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from ingest.feeds import LOCAL_TZ
 from ingest.registry import Registry
-from services.reports.model import Cell, Chart, Report, Table, Text
+from services.reports.model import Cell, Chart, Report, Table, Text, figures
 from services.reports.model import column as _c
 from services.reports.period import Period
 from services.standards import gb3095
@@ -266,6 +266,10 @@ def _build(
         Text("全区每日 AQI", "District AQI by day"), "days", "date", "aqi", "colour", 100.0,
         Text("100（达标上限）", "100 (compliant up to)"),
     )  # fmt: skip
-    return Report(
-        name, TITLES[name], period.label, now or datetime.now(UTC), (summary, days), notes, (chart,)
+    headline = figures(
+        summary, "district", ("assessed", "rate", "index", "change"), Text("全区", "District")
     )
+    return Report(
+        name, TITLES[name], period.label, now or datetime.now(UTC), (summary, days), notes,
+        (chart,), headline,
+    )  # fmt: skip

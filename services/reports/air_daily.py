@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ingest.registry import Registry
-from services.reports.model import Cell, Chart, Column, Report, Table, Text, rows_of
+from services.reports.model import Cell, Chart, Column, Report, Table, Text, figures, rows_of
 from services.reports.period import Period
 from services.standards import gb3095
 from services.standards.hj633 import HEALTH, daily_aqi, edition_for
@@ -126,7 +126,12 @@ def build(conn: Conn, registry: Registry, period: Period, *, now: datetime | Non
         100.0,
         Text("100（良/轻度污染）", "100 (good / lightly polluted)"),
     )
-    return Report(NAME, TITLE, period.label, now or datetime.now(UTC), (table,), notes, (chart,))
+    headline = figures(
+        table, "district", ("aqi", "primary", "category", "pm25", "coverage"), DISTRICT
+    )
+    return Report(
+        NAME, TITLE, period.label, now or datetime.now(UTC), (table,), notes, (chart,), headline
+    )
 
 
 def _judged(conc: dict[str, float | None], period: Period, missing: list[str]) -> dict[str, Cell]:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from ingest.feeds import LOCAL_TZ
 from ingest.registry import Registry
 from ingest.registry.model import Dma
-from services.reports.model import Cell, Chart, Column, Report, Table, Text, rows_of
+from services.reports.model import Cell, Chart, Column, Report, Table, Text, figures, rows_of
 from services.reports.model import column as _c
 from services.reports.period import Period
 from services.standards.targets import LEAKAGE_DEFAULT_PCT
@@ -96,9 +96,13 @@ def build(conn: Conn, registry: Registry, period: Period, *, now: datetime | Non
         Text("各分区综合漏损率", "Leakage rate by DMA"), "balance", "dma", "rwl", None,
         LEAKAGE_DEFAULT_PCT, TARGET_LABEL,
     )  # fmt: skip
-    return Report(
-        NAME, TITLE, period.label, now or datetime.now(UTC), (balance, night), notes, (chart,)
+    headline = figures(
+        balance, "utility", ("days", "input", "nrw_rate", "rwl", "meets"), Text("全公司", "Utility")
     )
+    return Report(
+        NAME, TITLE, period.label, now or datetime.now(UTC), (balance, night), notes, (chart,),
+        headline,
+    )  # fmt: skip
 
 
 def _mnf(day: DmaDay | None) -> float | None:

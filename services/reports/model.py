@@ -102,6 +102,38 @@ class Chart:
 
 
 @dataclass(frozen=True, slots=True)
+class Figure:
+    """A headline figure: what a chat message or an e-mail says before the attached file."""
+
+    label: Text
+    value: Cell
+    column: Column
+
+    def text(self, lang: Language) -> str:
+        """E.g. "全区 AQI：85" or "District NRW rate: 8.42 %"; "—" without a value."""
+        sep = "\uff1a" if lang == "zh" else ": "
+        value = format_cell(self.value, self.column, empty="\u2014", yes_no=("是", "否"))
+        if self.value is not None and self.column.unit:
+            value += self.column.unit if self.column.unit == "%" else f" {self.column.unit}"
+        return f"{self.label(lang)}{sep}{value}"
+
+
+def figures(table: Table, row_key: str, keys: Sequence[str], who: Text) -> tuple[Figure, ...]:
+    """Headline figures from the row whose first column is ``row_key`` (e.g. "district"),
+    their labels led by ``who`` (e.g. "全区 District")."""
+    cols = {c.key: c for c in table.columns}
+    record = next((r for r in table.records() if r[table.columns[0].key] == row_key), {})
+    return tuple(
+        Figure(
+            Text(f"{who.zh}{cols[k].label.zh}", f"{who.en} {cols[k].label.en}"),
+            record.get(k),
+            cols[k],
+        )
+        for k in keys
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     name: str
     title: Text
@@ -110,6 +142,7 @@ class Report:
     tables: tuple[Table, ...]
     notes: tuple[Text, ...] = ()
     charts: tuple[Chart, ...] = field(default=())
+    headline: tuple[Figure, ...] = ()  # the few figures a message quotes
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from ingest.registry import Registry
-from services.reports.model import Cell, Chart, Report, Table, Text
+from services.reports.model import Cell, Chart, Figure, Report, Table, Text
 from services.reports.model import column as _c
 from services.reports.period import Period, local_midnight
 from services.standards.targets import RSU_ONLINE_PCT
@@ -113,7 +113,13 @@ def build(conn: Conn, registry: Registry, period: Period, *, now: datetime | Non
         Text("每日在线率", "Online rate by day"), "daily", "date", "rate", None, RSU_ONLINE_PCT,
         Text(f"目标 {RSU_ONLINE_PCT:g} %", f"target {RSU_ONLINE_PCT:g} %"),
     )  # fmt: skip
-    return Report(NAME, TITLE, period.label, now or datetime.now(UTC), tables, notes, (chart,))
+    headline = (
+        Figure(Text("本月在线率", "Month online rate"), month_rate, DAILY[1]),
+        Figure(NEVER, len(never), INTERSECTIONS[2]),
+    )
+    return Report(
+        NAME, TITLE, period.label, now or datetime.now(UTC), tables, notes, (chart,), headline
+    )
 
 
 def _pct(value: float | None) -> str:

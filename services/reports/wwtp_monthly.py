@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from ingest.registry import Registry, WastewaterSite
-from services.reports.model import Cell, Chart, Report, Table, Text, rows_of
+from services.reports.model import Cell, Chart, Report, Table, Text, figures, rows_of
 from services.reports.model import column as _c
 from services.reports.period import Period
 from services.standards import gb18918
@@ -120,9 +120,16 @@ def build(conn: Conn, registry: Registry, period: Period, *, now: datetime | Non
         Text("各厂处理率（代理）", "Treatment rate by plant (proxy)"), "plants", "plant", "rate",
         None, TREATMENT_RATE_PCT, TARGET_LABEL,
     )  # fmt: skip
-    return Report(
-        NAME, TITLE, period.label, now or datetime.now(UTC), (table,), tuple(notes), (chart,)
+    headline = figures(
+        table,
+        "district",
+        ("days", "treated", "rate", "meets", "compliant"),
+        Text("全区", "District"),
     )
+    return Report(
+        NAME, TITLE, period.label, now or datetime.now(UTC), (table,), tuple(notes), (chart,),
+        headline,
+    )  # fmt: skip
 
 
 def _mean(days: Sequence[PlantDay], measure: str) -> float | None:

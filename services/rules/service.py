@@ -115,7 +115,8 @@ class RuleService:
         self.dispatcher.close()
         self._health.close()
 
-    def _guard(self, name: str) -> LoopGuard:
+    def loop_guard(self, name: str) -> LoopGuard:
+        """The failure policy of one of this service's loops (counted in loop_health)."""
         interval = self.settings.rules.interval_s
         return LoopGuard(
             name,
@@ -165,7 +166,7 @@ class RuleService:
         raise SystemExit(0)
 
     def _run_engine(self) -> None:
-        guard = self._guard("rules-engine")
+        guard = self.loop_guard("rules-engine")
         while not self._stop.is_set():
             delay: float | None = self.settings.rules.interval_s
             try:
@@ -189,5 +190,5 @@ class RuleService:
 
     def _run_outbox(self) -> None:
         run_dispatcher(
-            self.dispatcher, self._connect, self._stop, guard=self._guard("notify-dispatcher")
+            self.dispatcher, self._connect, self._stop, guard=self.loop_guard("notify-dispatcher")
         )

@@ -7,6 +7,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     sql_migration("services.storage", 101, "alerts", "0101_alerts.sql"),
     sql_migration("services.storage", 102, "api", "0102_api.sql"),
     sql_migration("services.storage", 103, "kpi_views", "0103_kpi_views.sql"),
+    sql_migration("services.storage", 104, "report_outbox", "0104_report_outbox.sql"),
 )
 
 __all__ = ["MIGRATIONS"]

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import email
-import email.policy
 import hashlib
 import hmac
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import TypeAdapter, ValidationError
 
 from services.notify import render
@@ -34,53 +28,13 @@ from services.notify.channels import (
 )
 from services.notify.notice import Notice, SubjectLine
 from services.notify.routing import RoutingError, default_routing, load_routing
-from tests.fixtures.receivers import HttpServer, Reply
+from tests.fixtures.receivers import HttpServer, MailHandler, Reply, free_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "notify.example.yaml"
 WECOM_KEY = "wecom-key-0123456789"
 DING_TOKEN = "ding-token-abcdef"  # noqa: S105 - a test value
 DING_SECRET = "SECtest-secret-不要泄露"  # noqa: S105 - a test value
 FIXED_NOW = 1764469260.123  # 2025-11-30 02:21:00.123Z
-
-
-# --- a real SMTP server ---------------------------------------------------------------
-
-
-class MailHandler:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.answer = "250 Message accepted for delivery"
-
-    async def handle_DATA(  # noqa: N802 - the name aiosmtpd looks for
-        self, _server: SMTP, _session: Session, envelope: Envelope
-    ) -> str:
-        if not self.answer.startswith("250"):
-            return self.answer
-        content = envelope.original_content or b""
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
-        return self.answer
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[MailHandler, int]]:
-    handler = MailHandler()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 # --- notices --------------------------------------------------------------------------
@@ -190,7 +144,7 @@ def test_a_hanging_server_is_a_quick_retryable_error(http_server: HttpServer) ->
 
 
 def test_connection_refused_is_retryable() -> None:
-    sender = sender_for(WebhookChannel(url=f"http://127.0.0.1:{_free_port()}/hook"))
+    sender = sender_for(WebhookChannel(url=f"http://127.0.0.1:{free_port()}/hook"))
 
     with pytest.raises(DeliveryError) as caught:
         sender.send(_notice())
@@ -416,7 +370,7 @@ def test_email_smtp_errors(
 
 def test_email_connection_refused_is_retryable() -> None:
     with pytest.raises(DeliveryError) as caught:
-        sender_for(_email(_free_port())).send(_notice())
+        sender_for(_email(free_port())).send(_notice())
 
     assert caught.value.retryable
 

@@ -26,7 +26,7 @@ from services.notify.channels.config import (
 from services.notify.channels.delivery import DeliveryError, mask_http_logs
 from services.notify.channels.robots import DingtalkSender, WebhookSender, WecomSender
 from services.notify.channels.smtp import EmailSender
-from services.notify.notice import Notice
+from services.notify.notice import Notice, ReportNotice
 
 __all__ = [
     "CHANNEL_TYPES",
@@ -44,6 +44,8 @@ __all__ = [
 
 class Sender(Protocol):
     def send(self, notice: Notice) -> None: ...
+
+    def send_report(self, notice: ReportNotice) -> None: ...
 
 
 def sender_for(

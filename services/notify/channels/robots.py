@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from services.notify import render
+from services.notify import render, render_report
 from services.notify.channels.config import (
     DingtalkChannel,
     WebhookChannel,
@@ -24,7 +24,7 @@ from services.notify.channels.config import (
     describe,
 )
 from services.notify.channels.delivery import DeliveryError, scrub, truncate_utf8
-from services.notify.notice import Notice
+from services.notify.notice import Notice, ReportNotice
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +104,16 @@ class WebhookSender(_HttpSender):
         self.config = config
 
     def send(self, notice: Notice) -> None:
-        headers = {**self.config.headers, "Idempotency-Key": notice.idempotency_key}
-        status, _ = self._post(str(self.config.url), webhook_body(notice), headers)
+        self._deliver(webhook_body(notice), notice.idempotency_key)
+
+    def send_report(self, notice: ReportNotice) -> None:
+        self._deliver(report_body(notice), notice.idempotency_key)
+
+    def _deliver(self, body: Mapping[str, Any], key: str) -> None:
+        headers = {**self.config.headers, "Idempotency-Key": key}
+        status, _ = self._post(str(self.config.url), body, headers)
         self._check_status(status)
-        logger.debug("%s: delivered %s", self.channel, notice.idempotency_key)
+        logger.debug("%s: delivered %s", self.channel, key)
 
 
 class WecomSender(_HttpSender):
@@ -116,11 +122,17 @@ class WecomSender(_HttpSender):
         self.config = config
 
     def send(self, notice: Notice) -> None:
-        content = truncate_utf8(render.markdown(notice), WECOM_MAX_BYTES)
+        self._deliver(render.markdown(notice), notice.idempotency_key)
+
+    def send_report(self, notice: ReportNotice) -> None:
+        self._deliver(render_report.markdown(notice), notice.idempotency_key)
+
+    def _deliver(self, markdown: str, key: str) -> None:
+        content = truncate_utf8(markdown, WECOM_MAX_BYTES)
         body = {"msgtype": "markdown", "markdown": {"content": content}}
         status, answer = self._post(str(self.config.url), body)
         self._robot_answer(status, answer, WECOM_RETRYABLE)
-        logger.debug("%s: delivered %s", self.channel, notice.idempotency_key)
+        logger.debug("%s: delivered %s", self.channel, key)
 
 
 class DingtalkSender(_HttpSender):
@@ -135,11 +147,19 @@ class DingtalkSender(_HttpSender):
         self._clock = clock
 
     def send(self, notice: Notice) -> None:
-        text = truncate_utf8(render.markdown(notice), DINGTALK_MAX_BYTES)
-        body = {"msgtype": "markdown", "markdown": {"title": render.title(notice), "text": text}}
+        self._deliver(render.title(notice), render.markdown(notice), notice.idempotency_key)
+
+    def send_report(self, notice: ReportNotice) -> None:
+        self._deliver(
+            render_report.title(notice), render_report.markdown(notice), notice.idempotency_key
+        )
+
+    def _deliver(self, title: str, markdown: str, key: str) -> None:
+        text = truncate_utf8(markdown, DINGTALK_MAX_BYTES)
+        body = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
         status, answer = self._post(self.signed_url(), body)
         self._robot_answer(status, answer, DINGTALK_RETRYABLE)
-        logger.debug("%s: delivered %s", self.channel, notice.idempotency_key)
+        logger.debug("%s: delivered %s", self.channel, key)
 
     def signed_url(self) -> str:
         url = str(self.config.url)
@@ -158,6 +178,7 @@ def dingtalk_sign(secret: str, timestamp: str) -> str:
 
 def webhook_body(n: Notice) -> dict[str, Any]:
     return {
+        "kind": "alert",
         "idempotency_key": n.idempotency_key,
         "receiver": n.receiver,
         "transition": n.transition,
@@ -186,6 +207,30 @@ def webhook_body(n: Notice) -> dict[str, Any]:
         "clause": n.clause,
         "edition": n.edition,
         "link": n.link,
+    }
+
+
+def report_body(n: ReportNotice) -> dict[str, Any]:
+    """A report as JSON: the headline, the link, and each file in base64."""
+    return {
+        "kind": "report",
+        "idempotency_key": n.idempotency_key,
+        "receiver": n.receiver,
+        "report": n.report,
+        "period": n.period,
+        "title": render_report.title(n),
+        "text": render_report.markdown(n),
+        "headline": list(n.headline),
+        "link": n.link,
+        "files": [
+            {
+                "filename": f.filename,
+                "media_type": f.media_type,
+                "size": len(f.content),
+                "content_base64": base64.b64encode(f.content).decode(),
+            }
+            for f in n.files
+        ],
     }
 
 

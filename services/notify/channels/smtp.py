@@ -1,4 +1,4 @@
-"""The e-mail sender: one multipart message per notice, over SMTP."""
+"""The e-mail sender: one multipart message per notice (a report's with its files), over SMTP."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from services.notify import render
+from services.notify import render, render_report
 from services.notify.channels.config import EmailChannel, describe
 from services.notify.channels.delivery import DeliveryError, scrub
-from services.notify.notice import Notice
+from services.notify.notice import Notice, ReportNotice
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,12 @@ class EmailSender:
         self._clock = clock
 
     def send(self, notice: Notice) -> None:
-        message = self.message(notice)
+        self._deliver(self.message(notice), notice.idempotency_key)
+
+    def send_report(self, notice: ReportNotice) -> None:
+        self._deliver(self.report_message(notice), notice.idempotency_key)
+
+    def _deliver(self, message: EmailMessage, key: str) -> None:
         try:
             with self._connect() as smtp:
                 refused = smtp.send_message(message)
@@ -50,20 +55,34 @@ class EmailSender:
             raise self._error(f"connection failed ({type(exc).__name__})", True) from None
         if refused:
             # Delivered to the others: a retry would send them the notice twice.
-            logger.warning(
-                "%s: %s refused %s", self.channel, notice.idempotency_key, sorted(refused)
-            )
-        logger.debug("%s: delivered %s", self.channel, notice.idempotency_key)
+            logger.warning("%s: %s refused %s", self.channel, key, sorted(refused))
+        logger.debug("%s: delivered %s", self.channel, key)
 
     def message(self, notice: Notice) -> EmailMessage:
+        message = self._headed(render.title(notice), notice.idempotency_key)
+        message.set_content(render.plain(notice))
+        message.add_alternative(render.html(notice), subtype="html")
+        return message
+
+    def report_message(self, notice: ReportNotice) -> EmailMessage:
+        """The headline as text and HTML, each file attached."""
+        message = self._headed(render_report.title(notice), notice.idempotency_key)
+        message.set_content(render_report.plain(notice))
+        message.add_alternative(render_report.html(notice), subtype="html")
+        for f in notice.files:
+            maintype, _, subtype = f.media_type.partition(";")[0].partition("/")
+            message.add_attachment(
+                f.content, maintype=maintype, subtype=subtype, filename=f.filename
+            )
+        return message
+
+    def _headed(self, subject: str, key: str) -> EmailMessage:
         message = EmailMessage()
-        message["Subject"] = render.title(notice)
+        message["Subject"] = subject
         message["From"] = self.config.sender
         message["To"] = ", ".join(self.config.to)
         message["Date"] = formatdate(self._clock(), localtime=False)
-        message["Message-ID"] = message_id(notice.idempotency_key)
-        message.set_content(render.plain(notice))
-        message.add_alternative(render.html(notice), subtype="html")
+        message["Message-ID"] = message_id(key)
         return message
 
     @contextlib.contextmanager

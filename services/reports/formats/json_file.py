@@ -19,6 +19,7 @@ def as_dict(report: Report) -> dict[str, Any]:
         "title": _text(report.title),
         "period": report.period_label,
         "generated_at": report.generated_at.isoformat(),
+        "headline": [{"zh": f.text("zh"), "en": f.text("en")} for f in report.headline],
         "notes": [_text(n) for n in report.notes],
         "tables": [
             {
