@@ -19,8 +19,14 @@ from ingest.registry import Registry
 from services.reports.model import Cell, Chart, Column, Report, Table, Text, figures, rows_of
 from services.reports.period import Period
 from services.standards import gb3095
-from services.standards.hj633 import HEALTH, daily_aqi, edition_for
-from services.statistics.air import DAILY_MEANS, DAY_HOURS, DailyInputs, daily_aqi_inputs
+from services.standards.hj633 import HEALTH, daily_aqi, edition_for, published_aqi
+from services.statistics.air import (
+    DAILY_MEANS,
+    DAY_HOURS,
+    DailyInputs,
+    daily_aqi_inputs,
+    missing_indicators,
+)
 from services.statistics.hourly import Conn
 
 NAME = "air-daily"
@@ -141,9 +147,7 @@ def _judged(conc: dict[str, float | None], period: Period, missing: list[str]) -
     for key, (*_, iaqi_key) in INDICATORS.items():
         out[key] = conc.get(key)
         out[f"{key}_iaqi"] = result.iaqi.get(iaqi_key)
-    aqi = result.aqi
-    if aqi is not None and missing and aqi <= 100:
-        aqi = None  # NA: the missing indicator might have been the highest
+    aqi = published_aqi(result, bool(missing))
     if aqi is None:
         return {**out, "aqi": None}
     level = result.level or 1
@@ -160,17 +164,12 @@ def _judged(conc: dict[str, float | None], period: Period, missing: list[str]) -
     }
 
 
-def _indicators(period: Period) -> list[str]:
-    o3 = ["o3_8h", "o3_1h"] if edition_for(period.start) == "HJ 633-2012" else ["o3_8h"]
-    return [*DAILY_MEANS, *o3]
-
-
 def _station(site_id: str, name: str, got: DailyInputs | None, period: Period) -> dict[str, Cell]:
     base: dict[str, Cell] = {"site_id": site_id, "site": name}
     if got is None:
         return {**base, "coverage": "0 h", "validity": "无数据 no data"}
     conc = got.concentrations
-    missing = [k for k in _indicators(period) if conc.get(k) is None]
+    missing = missing_indicators(conc, period.start)
     hours = " ".join(f"{NAMES[p]} {got.valid_hours[p]}/24" for p in DAILY_MEANS)
     validity = (
         "有效 valid"
@@ -193,7 +192,7 @@ def _district(inputs: dict[str, DailyInputs], expected: int, period: Period) -> 
         values = [v for i in inputs.values() if (v := i.concentrations.get(key)) is not None]
         counts[key] = len(values)
         conc[key] = round(sum(values) / len(values), 3) if values else None
-    missing = [k for k in _indicators(period) if conc.get(k) is None]
+    missing = missing_indicators(conc, period.start)
     coverage = " ".join(f"{NAMES.get(k, k)} {counts[k]}/{expected}" for k in DAILY_MEANS)
     validity = (
         "有效 valid"

@@ -382,3 +382,12 @@ def daily_aqi(conc: Mapping[str, float | None], day_start: datetime) -> AqiResul
         assert value is not None
         iaqis["o3_1h"] = value
     return _result(iaqis, edition)
+
+
+def published_aqi(result: AqiResult, missing: bool) -> int | None:
+    """The AQI to publish: with an indicator missing (invalid), the AQI of the others only
+    when above 100 — below, the missing one might have been the highest (HJ 633-2026 §5.3:
+    "NA")."""
+    if result.aqi is not None and missing and result.aqi <= 100:
+        return None
+    return result.aqi

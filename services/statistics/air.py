@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from services.standards.hj633 import edition_for
 from services.statistics.hourly import (
     HOUR,
     Conn,
@@ -132,6 +133,18 @@ class DailyInputs:
 
     concentrations: dict[str, float | None]
     valid_hours: dict[str, int]
+
+
+def daily_indicators(day_start: datetime) -> tuple[str, ...]:
+    """The indicators of a day's AQI: the 24-hour means and the O3 daily maximum 8-hour mean,
+    and the maximum 1-hour mean under HJ 633-2012."""
+    o3 = ("o3_8h", "o3_1h") if edition_for(day_start) == "HJ 633-2012" else ("o3_8h",)
+    return (*DAILY_MEANS, *o3)
+
+
+def missing_indicators(conc: Mapping[str, float | None], day_start: datetime) -> list[str]:
+    """The day's indicators without a valid value (GB 3095 validity minimums)."""
+    return [k for k in daily_indicators(day_start) if conc.get(k) is None]
 
 
 def daily_aqi_inputs(

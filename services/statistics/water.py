@@ -27,6 +27,7 @@ class DmaBalance:
     supplied_m3: float
     billed_m3: float
     bills: int
+    days: int  # local days with metered input
 
     @property
     def rate_pct(self) -> float | None:
@@ -40,7 +41,7 @@ def dma_balance(conn: Conn, start: datetime, end: datetime) -> list[DmaBalance]:
     rows = conn.execute(
         "SELECT d.device_id, d.name_zh, m.leakage_target_pct,"
         " coalesce(sum(k.supplied_m3), 0), coalesce(sum(k.billed_m3), 0),"
-        " coalesce(sum(k.bills), 0)::int"
+        " coalesce(sum(k.bills), 0)::int, count(k.bucket)::int"
         " FROM device d JOIN dma m USING (device_id)"
         " LEFT JOIN kpi_leakage_daily k"
         " ON k.dma_id = d.device_id AND k.bucket >= %(a)s AND k.bucket < %(b)s"
@@ -49,8 +50,8 @@ def dma_balance(conn: Conn, start: datetime, end: datetime) -> list[DmaBalance]:
         {"a": start, "b": end},
     ).fetchall()
     return [
-        DmaBalance(str(d), str(n), float(t), float(s), float(b), int(k))
-        for d, n, t, s, b, k in rows
+        DmaBalance(str(d), str(n), float(t), float(s), float(b), int(k), int(days))
+        for d, n, t, s, b, k, days in rows
     ]
 
 

@@ -281,6 +281,8 @@ def test_kpis(client: TestClient, database: Database) -> None:
     leak = client.get("/api/v1/kpi/leakage?period=month", headers=auth("viewer")).json()
     assert len(leak["dmas"]) == 14
     assert all(d["rate_pct"] is None for d in leak["dmas"])  # no water data stored here
+    assert (leak["dmas_reporting"], leak["dmas_expected"], len(leak["missing"])) == (0, 14, 14)
+    assert (leak["utility_rate_pct"], leak["meets_target"]) == (None, None)
     online = client.get("/api/v1/kpi/rsu-online", headers=auth("viewer")).json()
     assert (online["registered"], online["online"], online["intersections_planned"]) == (
         1600,
@@ -537,8 +539,10 @@ def test_daily_aqi_needs_twenty_valid_hours(client: TestClient, database: Databa
     assert hualing["valid_hours"]["pm25"] == 24
     assert hualing["aqi"] is not None
     assert hualing["edition"] == "HJ 633-2026"
-    guantang = [r for r in rows if r["device_id"] == "air-guantang"]
-    assert guantang == []  # no data that day
+    assert hualing["valid"] is True
+    [guantang] = [r for r in rows if r["device_id"] == "air-guantang"]
+    assert (guantang["aqi"], guantang["valid"]) == (None, False)  # no data that day
+    assert guantang["missing"] == ["so2", "no2", "co", "pm10", "pm25", "o3_8h"]
 
 
 def test_daily_aqi_figures_are_the_rule_evaluators_figures(

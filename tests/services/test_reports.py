@@ -113,14 +113,18 @@ def test_air_daily_matches_the_kpi_endpoint(
 ) -> None:
     client, headers = viewer
     kpi = client.get(f"/api/v1/kpi/aqi-daily?date={DAY}", headers=headers).json()
-    assert {k["device_id"] for k in kpi} == {"air-guantang", "air-hualing"}
+    assert [k["device_id"] for k in kpi] == [s.id for s in load_registry().air]
     by_device = {k["device_id"]: k for k in kpi}
+    assert by_device["air-guantang"]["valid"] is True
+    assert by_device["air-hualing"]["missing"] == ["so2", "no2", "co", "pm10", "pm25", "o3_8h"]
+    assert by_device["air-longhu"]["valid_hours"] == {}  # no data: listed, nothing valid
     for row in air_day.table("daily").records():
         if row["site_id"] in by_device:
             k = by_device[row["site_id"]]
-            assert k["aqi"] == row["aqi"] or (k["aqi"] is not None and row["aqi"] is None)
+            assert k["aqi"] == row["aqi"], row["site_id"]
+            assert k["valid"] == (row["validity"] == "有效 valid")
             for key in ("so2", "no2", "co", "pm10", "pm25", "o3_8h"):
-                assert k["concentrations"][key] == row[key], (row["site_id"], key)
+                assert k["concentrations"].get(key) == row[key], (row["site_id"], key)
 
 
 def test_xlsx_holds_the_json_figures_cell_by_cell(air_day: Report) -> None:
@@ -283,6 +287,27 @@ def test_leakage_monthly_by_hand(leakage_month: Report) -> None:
     assert [n["date"] for n in nights] == [DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)]
     assert nights[0]["dma-01"] == pytest.approx(80.0)
     assert nights[2]["dma-01"] is None
+
+
+def test_the_leakage_kpi_says_how_many_dmas_report(
+    leakage_month: Report, database: Database, viewer: tuple[TestClient, dict[str, str]]
+) -> None:
+    with database.connect() as conn, conn.cursor() as cur:  # as the collector records a batch
+        record_pending(cur, "water_inlet_flow", START, START + timedelta(days=2))
+    database.refresh_rollups()
+    client, headers = viewer
+    on = DAY + timedelta(days=2)
+    leak = client.get(f"/api/v1/kpi/leakage?period=month&date={on}", headers=headers).json()
+    expected = len(load_registry().dmas)
+    assert (leak["dmas_reporting"], leak["dmas_expected"]) == (1, expected)
+    assert "dma-02" in leak["missing"]
+    assert "dma-01" not in leak["missing"]
+    [dma01] = [d for d in leak["dmas"] if d["device_id"] == "dma-01"]
+    assert dma01["days_with_data"] == 2
+    assert leak["utility_rate_pct"] == pytest.approx(dma01["rate_pct"])
+    assert leak["meets_target"] is None
+    assert leak["note"].startswith(f"1 of {expected} DMAs reporting")
+    assert leak["days_in_window"] == on.day
 
 
 @pytest.fixture

@@ -12,12 +12,16 @@ from ingest.feeds import LOCAL_TZ
 from services.api.auth import require
 from services.api.deps import DbConn
 from services.api.problems import RESPONSES, ApiError
-from services.standards.hj633 import daily_aqi
-from services.standards.targets import INTERSECTIONS_PLANNED, TREATMENT_RATE_PCT
-from services.statistics.air import daily_aqi_inputs
+from services.standards.hj633 import daily_aqi, published_aqi
+from services.standards.targets import (
+    INTERSECTIONS_PLANNED,
+    LEAKAGE_DEFAULT_PCT,
+    TREATMENT_RATE_PCT,
+)
+from services.statistics.air import daily_aqi_inputs, missing_indicators
 from services.statistics.v2x import online_rsus
 from services.statistics.wastewater import plant_treatment, treatment_rate_pct
-from services.statistics.water import dma_balance
+from services.statistics.water import dma_balance, leakage_rate_pct
 
 router = APIRouter(
     prefix="/api/v1/kpi", tags=["KPIs"], responses=RESPONSES,
@@ -70,10 +74,12 @@ class StationAqi(BaseModel):
 class StationDailyAqi(BaseModel):
     device_id: str
     day: date
-    aqi: int | None
+    aqi: int | None  # None: no data, or an indicator missing and the others at 100 or less
     level: int | None
     category_zh: str | None
     primary_pollutants: list[str]
+    valid: bool  # every indicator met its GB 3095 validity minimum
+    missing: list[str]  # the indicators without a valid value
     valid_hours: dict[str, int]
     concentrations: dict[str, float | None]
     edition: str
@@ -88,11 +94,20 @@ class DmaLeakage(BaseModel):
     rate_pct: float | None
     target_pct: float
     meets_target: bool | None
+    days_with_data: int  # local days of the window with metered input
 
 
 class Leakage(BaseModel):
     window: Window
+    target_pct: float
+    utility_rate_pct: float | None  # over the DMAs reporting
+    meets_target: bool | None  # None: no data, or not every DMA reported
+    dmas_reporting: int  # DMAs with metered input and a bill in the window
+    dmas_expected: int
+    missing: list[str]
+    days_in_window: int
     dmas: list[DmaLeakage]
+    note: str
 
 
 class RsuOnline(BaseModel):
@@ -178,15 +193,34 @@ def leakage(
     """CJJ 92-2016 comprehensive leakage rate per DMA: (supplied − billed) ÷ supplied, from
     the ``kpi_leakage_daily`` view the dashboards also read."""
     w = window(period, day)
+    balances = dma_balance(conn, w.start, w.end)
     out = [
         DmaLeakage(
             device_id=d.device_id, name_zh=d.name_zh, supplied_m3=d.supplied_m3,
             billed_m3=d.billed_m3, bills=d.bills, rate_pct=d.rate_pct, target_pct=d.target_pct,
             meets_target=_meets(d.rate_pct, (d.rate_pct or 0) <= d.target_pct),
+            days_with_data=d.days,
         )
-        for d in dma_balance(conn, w.start, w.end)
+        for d in balances
     ]  # fmt: skip
-    return Leakage(window=w, dmas=out)
+    reporting = [d for d in balances if d.rate_pct is not None]
+    missing = [d.device_id for d in balances if d.rate_pct is None]
+    rate = leakage_rate_pct(
+        sum(d.supplied_m3 for d in reporting), sum(d.billed_m3 for d in reporting)
+    )
+    meets = _meets(rate, (rate or 0) <= LEAKAGE_DEFAULT_PCT)
+    note = "DMA balance: (metered input - billed) / metered input, CJJ 92-2016"
+    if missing and rate is not None:
+        meets = None
+        note = (
+            f"{len(reporting)} of {len(balances)} DMAs reporting: no utility verdict until"
+            f" every DMA has input and billing; {note}"
+        )
+    return Leakage(
+        window=w, target_pct=LEAKAGE_DEFAULT_PCT, utility_rate_pct=rate, meets_target=meets,
+        dmas_reporting=len(reporting), dmas_expected=len(balances), missing=missing,
+        days_in_window=round((w.end - w.start) / timedelta(days=1)), dmas=out, note=note,
+    )  # fmt: skip
 
 
 @router.get("/rsu-online", response_model=RsuOnline)
@@ -206,21 +240,33 @@ def rsu_online(request: Request, conn: DbConn) -> RsuOnline:
 
 
 @router.get("/aqi-daily", response_model=list[StationDailyAqi])
-def aqi_daily(conn: DbConn, day: DateParam = None) -> list[StationDailyAqi]:
-    """The daily AQI of each station for a local day (HJ 633 daily report), from the valid
-    readings (data flag N or none): 24-h means of hours with 45 valid samples, needing 20
-    such hours per pollutant, and the O3 daily maximum 8-h and 1-h means; with the
-    concentrations it was computed from (the air daily report's figures)."""
+def aqi_daily(request: Request, conn: DbConn, day: DateParam = None) -> list[StationDailyAqi]:
+    """The daily AQI of every registered station for a local day (HJ 633 daily report), from
+    the valid readings (data flag N or none): 24-h means of hours with 45 valid samples,
+    needing 20 such hours per pollutant, and the O3 daily maximum 8-h and 1-h means; with
+    the concentrations it was computed from (the air daily report's figures). A station
+    without data is listed with every indicator missing; with some missing, the AQI is
+    given only above 100 (HJ 633-2026 §5.3)."""
     w = window("day", day)
+    local_day = w.start.astimezone(LOCAL_TZ).date()
+    stations = [s.id for s in request.app.state.registry.air]
+    inputs = daily_aqi_inputs(conn, w.start, w.end, stations)
     out = []
-    for device, inputs in daily_aqi_inputs(conn, w.start, w.end).items():
-        result = daily_aqi(inputs.concentrations, w.start)
+    for device in stations:
+        got = inputs.get(device)
+        conc = got.concentrations if got is not None else {}
+        result = daily_aqi(conc, w.start)
+        missing = missing_indicators(conc, w.start)
+        aqi = published_aqi(result, bool(missing))
         out.append(
             StationDailyAqi(
-                device_id=device, day=w.start.astimezone(LOCAL_TZ).date(), aqi=result.aqi,
-                level=result.level, category_zh=result.category_zh,
-                primary_pollutants=list(result.primary), valid_hours=inputs.valid_hours,
-                concentrations=inputs.concentrations, edition=result.edition,
+                device_id=device, day=local_day, aqi=aqi,
+                level=result.level if aqi is not None else None,
+                category_zh=result.category_zh if aqi is not None else None,
+                primary_pollutants=list(result.primary) if aqi is not None else [],
+                valid=not missing, missing=missing,
+                valid_hours=got.valid_hours if got is not None else {},
+                concentrations=conc, edition=result.edition,
             )
         )  # fmt: skip
     return out
