@@ -195,31 +195,42 @@ def _assess(daily: Daily, period: Period) -> dict[str, Cell]:
     }
 
 
+def _with_year_before(
+    assessed: dict[str, Cell], days_before: Daily, before: Period
+) -> dict[str, Cell]:
+    """``assessed`` with the composite index a year earlier and the change since, when the
+    year before has data."""
+    if not days_before:
+        return assessed
+    last = _assess(days_before, before)["index"]
+    index = assessed["index"]
+    change = None
+    if isinstance(last, float) and isinstance(index, float) and last > 0:
+        change = 100 * (index - last) / last
+    return {**assessed, "last_year": last, "change": change}
+
+
 def _build(
     conn: Conn, registry: Registry, period: Period, name: str, now: datetime | None
 ) -> Report:
     by_station, district = _daily(conn, registry, period)
     before = period.year_before()
-    _, district_before = _daily(conn, registry, before)
+    station_before, district_before = _daily(conn, registry, before)
     records: list[dict[str, Cell]] = [
         {
             "site_id": s.id,
             "site": f"{s.name_zh} {s.name_en}",
-            **_assess(by_station.get(s.id, {}), period),
+            **_with_year_before(
+                _assess(by_station.get(s.id, {}), period), station_before.get(s.id, {}), before
+            ),
         }
         for s in registry.air
     ]
-    row: dict[str, Cell] = {
+    records.append({
         "site_id": "district",
         "site": "全区 District",
-        **_assess(district, period),
-    }
-    last = _assess(district_before, before)["index"] if district_before else None
-    row["last_year"] = last
-    index = row["index"]
-    if isinstance(last, float) and isinstance(index, float) and last > 0:
-        row["change"] = 100 * (index - last) / last
-    records.append(row)
+        **_with_year_before(_assess(district, period), district_before, before),
+    })  # fmt: skip
     summary = Table(
         "assessment", TITLES[name], COLUMNS,
         tuple(tuple(r.get(c.key) for c in COLUMNS) for r in records), pdf_keys=PDF_KEYS,
@@ -257,9 +268,9 @@ def _build(
             " are of the days that had one (AQI > 50).",
         ),
         Text(
-            f"上年同期（{before.label}）仅比较全区综合指数；无数据时为空。",
-            f"A year earlier ({before.label}): the district's composite index only; empty"
-            " without data.",
+            f"上年同期（{before.label}）：各站与全区的综合指数及变化；无数据时为空。",
+            f"A year earlier ({before.label}): each station's and the district's composite"
+            " index and the change since; empty without data.",
         ),
     )
     chart = Chart(

@@ -387,6 +387,29 @@ def test_air_monthly_by_hand(database: Database) -> None:
     assert annual.table("assessment").records()[0]["assessed"] == "3/365"
 
 
+def test_air_monthly_compares_each_station_with_a_year_earlier(database: Database) -> None:
+    year = -365  # 3 November 2025, local
+    insert(database, "air_reading", _station_day("air-guantang", range(24)))
+    insert(database, "air_reading", _station_day("air-guantang", range(24), year))
+    insert(database, "air_reading", _station_day("air-hualing", range(24), year))
+    with database.connect() as conn:
+        report = build_report(conn, load_registry(), "air-monthly", parse_period(month="2026-11"))
+        then = build_report(conn, load_registry(), "air-monthly", parse_period(month="2025-11"))
+    rows = {r["site_id"]: r for r in report.table("assessment").records()}
+    before = {r["site_id"]: r for r in then.table("assessment").records()}
+    g, h = rows["air-guantang"], rows["air-hualing"]
+    # the same concentrations; the index differs by the GB 3095 edition of each period
+    assert g["last_year"] == pytest.approx(before["air-guantang"]["index"])
+    assert isinstance(g["index"], float)
+    assert isinstance(g["last_year"], float)
+    assert g["change"] == pytest.approx(100 * (g["index"] - g["last_year"]) / g["last_year"])
+    assert h["index"] is None  # no data this year
+    assert h["last_year"] == pytest.approx(before["air-hualing"]["index"])
+    assert h["change"] is None
+    assert rows["air-longhu"]["last_year"] is None
+    assert rows["district"]["last_year"] == pytest.approx(before["district"]["index"])
+
+
 def test_the_hj663_percentile() -> None:
     values = [float(v) for v in range(1, 21)]  # 1..20
     assert percentile(values, 0.95) == pytest.approx(19.05)  # k = 19.05
