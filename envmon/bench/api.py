@@ -1,27 +1,28 @@
-"""``envmon bench api``: response times of the HTTP API over days of the whole district.
+"""``envmon bench api``: the HTTP API over days of the whole district, as a control room
+uses it — requests at a rate — and how much each kind of request costs flat out.
 
 The database is filled (or a kept fill reused, see ``bench_fill``), the API is served
-from its own process as ``envmon api serve`` serves it, and 20 concurrent clients
-(``--clients``) ask,
-one group at a time:
+from its own process as ``envmon api serve`` serves it, and ``h2load`` (C, far lighter
+than the server) offers ``--rate`` requests a second (100), spread evenly over the
+groups, all at once, open loop:
 
 - ``latest``: one device with its latest reading of each kind (any of the 1,943 devices);
 - ``series_raw_1d``: one day of raw rows of a device's measure;
-- ``series_hour_90d``: 90 days of the hourly rollups of a device's measure;
+- ``series_hour_1d``, ``series_hour_90d``: 1 and 90 days of a measure's hourly rollups;
 - ``kpi``: treatment rate (day, month, year to date), AQI now and daily, DMA leakage
   (day, month), RSUs online.
 
-Side by side, ``floor`` is the (empty) list of maintenance windows under the same load:
-HTTP, the key check, the pool and one trivial query — what any endpoint costs on this
-machine. The clients share the
-machine with the server and the database. Each group runs ``--runs`` times and the
-medians of the runs' percentiles are reported; the last line is one JSON object.
+Then each group, and ``floor`` — the (empty) list of maintenance windows: HTTP, the key
+check, the pool and one trivial query — is driven flat out by ``--clients`` connections;
+a group's saturation throughput is given as a ratio to the floor's, which cancels the
+machine. The 90-day rollup series is measured again over a fill of ``--compare-days``
+(1): its cost must follow the rollup rows, not the raw rows. Each run is repeated
+``--runs`` times and medians are reported; the last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -40,9 +41,10 @@ import httpx
 import psycopg
 from psycopg.rows import TupleRow
 
+from envmon.bench import h2load
 from envmon.bench.fill import Fill, district_fill
 from envmon.bench.size import sizes
-from envmon.bench.stats import machine, percentile
+from envmon.bench.stats import machine
 from envmon.runtime.embedded import free_port
 from envmon.runtime.servers import storage_database
 from ingest.feeds import FEEDS, LOCAL_TZ
@@ -51,7 +53,9 @@ from ingest.settings import Settings
 from ingest.storage.migrate import connect
 
 log = logging.getLogger(__name__)
-WARMUP = 40
+WARMUP_S = 3.0
+SATURATION_S = 8.0
+FLOOR, FLOOR_PATH = "floor", "/api/v1/silences"
 TARGET_MS = {
     "latest": 50,
     "series_raw_1d": 150,
@@ -70,54 +74,105 @@ def bench_api(settings: Settings, args: argparse.Namespace, data_dir: Path) -> d
 
 
 def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
+    h2load.binary()  # a clear error before minutes of filling
     fill = district_fill(
-        db_url,
-        args.schema,
-        args.days,
-        args.seed,
-        refill=args.refill,
+        db_url, args.schema, args.days, args.seed, refill=args.refill,
         timescaledb=settings.database.timescaledb,
-    )
+    )  # fmt: skip
+    registry = load_registry()
     with connect(db_url, args.schema) as conn:
         key = _bench_key(conn)
-    registry = load_registry()
     groups = _requests(registry, fill, args.requests, random.Random(args.seed))  # noqa: S311
-    groups = {"floor": ["/api/v1/silences"] * args.requests, **groups}
+    share = args.rate / len(groups)
+    at_rate: dict[str, list[h2load.Load]] = {g: [] for g in groups}
+    flat_out: dict[str, list[float]] = {g: [] for g in (FLOOR, *groups)}
     with _api_server(settings, db_url, args.schema) as base:
-        figures: dict[str, list[dict[str, float]]] = {g: [] for g in groups}
         for run in range(args.runs):
-            for group, paths in groups.items():
-                figures[group].append(asyncio.run(_drive(base, key, paths, args.clients)))
+            loads = h2load.run_together(
+                base, key, groups, seconds=args.seconds, warmup_s=WARMUP_S, rate=share
+            )
+            for g, load in loads.items():
+                at_rate[g].append(load)
+            for g, paths in {FLOOR: [FLOOR_PATH], **groups}.items():
+                [load] = h2load.run_together(
+                    base, key, {g: paths}, seconds=SATURATION_S, warmup_s=WARMUP_S,
+                    clients=args.clients,
+                ).values()  # fmt: skip
+                flat_out[g].append(load.per_s)
             log.info("run %d/%d done", run + 1, args.runs)
+    floor = statistics.median(flat_out[FLOOR])
+    figures = {g: _figures(at_rate[g], flat_out[g], floor, share) for g in groups}
+    for g, f in figures.items():
+        target = f" (target p95 < {TARGET_MS[g]} ms)" if g in TARGET_MS else ""
+        print(
+            f"{g:>16}: at {share:g}/s p50 {f['p50_ms']:6.1f} p95 {f['p95_ms']:6.1f}"
+            f" p99 {f['p99_ms']:6.1f} ms, {f['errors']} errors{target};"
+            f" flat out {f['saturation_per_s']:g}/s = {f['saturation_vs_floor']:.2f} x floor",
+            file=sys.stderr,
+        )
     result: dict[str, Any] = {
+        "rate": args.rate,
+        "groups": figures,
+        "floor_per_s": round(floor, 1),
         "days": fill.days,
         "rows": fill.rows,
         "fill_s": round(fill.seconds),
         "fill_reused": fill.reused,
-        "clients": args.clients,
-        "requests_per_group": args.requests,
+        "seconds_per_run": args.seconds,
+        "saturation_clients": args.clients,
         "runs": args.runs,
         "pool_size": settings.api.pool_size,
         "workers": settings.api.workers,
+        "load_generator": "h2load (nghttp2), open loop at the rate",
     }
-    for group, runs in figures.items():
-        p50 = statistics.median(r["p50"] for r in runs)
-        p95 = statistics.median(r["p95"] for r in runs)
-        rps = statistics.median(r["rps"] for r in runs)
-        result[group] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "per_s": round(rps)}
-        if group in TARGET_MS:
-            result[group]["target_p95_ms"] = TARGET_MS[group]
-            result[group]["met"] = p95 < TARGET_MS[group]
-        print(
-            f"{group:>16}: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {rps:6.0f}/s"
-            + (f"  (target p95 < {TARGET_MS[group]} ms)" if group in TARGET_MS else ""),
-            file=sys.stderr,
-        )
+    if args.compare_days and args.compare_days != args.days:
+        result["series_hour_90d_by_days"] = {
+            str(fill.days): figures["series_hour_90d"]["p95_ms"],
+            str(args.compare_days): _rollup_p95(db_url, settings, args, share),
+        }
     with connect(db_url, args.schema) as conn:
         result["feed_tables"] = sizes(conn)
     result["machine"] = machine()
     return result
+
+
+def _figures(
+    loads: list[h2load.Load], flat_out: list[float], floor: float, share: float
+) -> dict[str, Any]:
+    """A group's medians over the runs, beside its target and its flat-out throughput."""
+    out: dict[str, Any] = {
+        "p50_ms": statistics.median(x.p50_ms for x in loads),
+        "p95_ms": statistics.median(x.p95_ms for x in loads),
+        "p99_ms": statistics.median(x.p99_ms for x in loads),
+        "errors": sum(x.errors for x in loads),
+        "offered_per_s": round(share, 1),
+        "answered_per_s": statistics.median(x.per_s for x in loads),
+        "saturation_per_s": round(statistics.median(flat_out), 1),
+        "saturation_vs_floor": round(statistics.median(flat_out) / floor, 3) if floor else None,
+    }
+    return out
+
+
+def _rollup_p95(db_url: str, settings: Settings, args: argparse.Namespace, share: float) -> float:
+    """The 90-day rollup series at its share of the rate over a fill of other days: its
+    cost must follow the rollup rows, not the raw rows."""
+    schema = f"{args.schema}_{args.compare_days}d"
+    fill = district_fill(
+        db_url, schema, args.compare_days, args.seed, refill=args.refill,
+        timescaledb=settings.database.timescaledb,
+    )  # fmt: skip
+    with connect(db_url, schema) as conn:
+        key = _bench_key(conn)
+    paths = _requests(load_registry(), fill, args.requests, random.Random(args.seed))  # noqa: S311
+    runs = []
+    with _api_server(settings, db_url, schema) as base:
+        for _ in range(args.runs):
+            [load] = h2load.run_together(
+                base, key, {"series_hour_90d": paths["series_hour_90d"]},
+                seconds=args.seconds, warmup_s=WARMUP_S, rate=share,
+            ).values()  # fmt: skip
+            runs.append(load.p95_ms)
+    return statistics.median(runs)
 
 
 def _bench_key(conn: psycopg.Connection[TupleRow]) -> str:
@@ -169,41 +224,6 @@ def _device_measures(registry: Registry) -> Iterator[tuple[str, str]]:
             if d.device_type in kind.device_types and kind.rollup and kind.rollup.measures:
                 yield d.device_id, kind.rollup.measures[0]
                 break
-
-
-async def _drive(base: str, key: str, paths: list[str], clients: int) -> dict[str, float]:
-    """``paths`` asked by ``clients`` concurrent clients: percentiles of the response
-    times, and the requests answered per second."""
-    times: list[float] = []
-    queue = iter([*paths[:WARMUP], *paths])
-    done = 0
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    began_at = 0.0
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
-
-        async def worker() -> None:
-            nonlocal done, began_at
-            for path in queue:
-                began = time.perf_counter()
-                response = await client.get(path, timeout=60)
-                elapsed = time.perf_counter() - began
-                if response.status_code != 200:
-                    raise BenchError(f"GET {path}: {response.status_code} {response.text[:300]}")
-                done += 1
-                if done == WARMUP:
-                    began_at = time.perf_counter()
-                if done > WARMUP:
-                    times.append(1000 * elapsed)
-
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        wall = time.perf_counter() - began_at
-    times.sort()
-    return {
-        "p50": statistics.median(times),
-        "p95": percentile(times, 0.95),
-        "rps": len(times) / wall,
-    }
 
 
 class BenchError(RuntimeError):

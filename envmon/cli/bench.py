@@ -91,8 +91,13 @@ def add_parser(sub: Subparsers) -> None:
     r.set_defaults(func=cmd_rules)
     a = bench.add_parser("api", help="API response times over days of the whole district")
     a.add_argument("--days", type=int, default=7, help="days of data (default 7)")
-    a.add_argument("--requests", type=int, default=400, help="per endpoint group and run")
-    a.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
+    a.add_argument("--rate", type=positive, default=100.0, help="requests a second (100)")
+    a.add_argument(
+        "--seconds", type=positive, default=20.0, help="at the rate, per run (default 20)"
+    )
+    a.add_argument("--requests", type=int, default=400, help="distinct requests per group")
+    a.add_argument("--clients", type=int, default=20, help="connections flat out (default 20)")
+    a.add_argument("--compare-days", type=int, default=1, help="the second fill (1; 0: none)")
     a.add_argument("--runs", type=int, default=3, help="runs; medians are reported")
     a.add_argument("--seed", type=int, default=1)
     a.add_argument("--schema", default="bench_api", help="where the fill is kept")

@@ -183,7 +183,9 @@ def resolve(conn: Conn, alert_id: int, who: str, comment: str, now: datetime) ->
     key = conn.execute("SELECT rule_id, subject FROM alert WHERE id = %s", (alert_id,)).fetchone()
     if key is None:
         raise AlertError(alert_id, "no such alert")
-    # Lock in the rule service's order (rule_state, then alert) so the two never deadlock.
+    # Lock in the rule service's order (rule_engine, rule_state, then alert) so the two
+    # never deadlock; the new generation makes the engine reload the state it keeps.
+    conn.execute("UPDATE rule_engine SET generation = generation + 1 WHERE id = 1")
     conn.execute(
         "SELECT 1 FROM rule_state WHERE rule_id = %s AND subject = %s FOR UPDATE", key
     ).fetchall()

@@ -35,6 +35,19 @@ Conn = psycopg.Connection[TupleRow]
 Clock = Callable[[], datetime]
 ENGINE_LOCK = "envmon-rule-engine:"  # advisory lock name: one active engine per schema
 MAX_SPANS_PER_CYCLE = 2000  # catching up is spread over cycles
+FIRING_REFRESH = timedelta(minutes=1)  # how often a firing clock rule's figure is updated
+
+
+def fingerprints(conn: Conn) -> dict[str, str]:
+    """A fingerprint of each input table: for the tables of readings, how many devices
+    have reported and the sum of their latest times (a new reading of any device moves
+    it); for ``dead_letter``, its newest id. Equal fingerprints: nothing new."""
+    rows = conn.execute(
+        "SELECT table_name, count(*)::text || '/' || sum(extract(epoch FROM ts))::text"
+        " FROM device_latest GROUP BY table_name"
+        " UNION ALL SELECT 'dead_letter', coalesce(max(id), 0)::text FROM dead_letter"
+    ).fetchall()
+    return {str(t): str(f) for t, f in rows}
 
 
 def utcnow() -> datetime:
@@ -55,6 +68,16 @@ class CycleStats:
     evaluations: int = 0
     transitions: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    rules_evaluated: int = 0  # the rules that had something to do
+
+
+@dataclass
+class _Memo:
+    """What one rule's last evaluation left for the next pass to decide on."""
+
+    busy: bool  # work left (spans cut off, inputs not ready, holds counting): due again
+    next_due: datetime | None  # clock rules: when the clock alone could change a verdict
+    inputs: tuple[str, ...]  # the fingerprints of its input tables when it ran
 
 
 class RuleEngine:
@@ -72,16 +95,32 @@ class RuleEngine:
         self.clock = clock
         self.started: datetime | None = None
         self.last = CycleStats()
+        # Each rule's state rows, kept between passes: reloaded only when someone else
+        # changed rule_state (an operator's manual clear bumps rule_engine.generation).
+        self._rows: dict[str, dict[str, _Row]] = {}
+        self._generation: int | None = None
+        self._memo: dict[str, _Memo] = {}
 
     def cycle(self, conn: Conn) -> CycleStats:
+        """One pass: the rules with something to do — new input, a clock rule's next
+        change come, work left from the last pass — each in its own transaction."""
         t0 = time.perf_counter()
         now = self.clock()
-        if self.started is None:
-            self.started = self._started(conn, now)
         stats = CycleStats()
-        for ev in self.evaluators:
-            with conn.transaction():
-                self._evaluate(conn, ev, now, stats)
+        try:
+            if self.started is None:
+                self.started = self._started(conn, now)
+            if self._generation_now(conn) != self._generation:
+                self._forget()  # rule_state changed behind the engine: every rule is due
+            prints = fingerprints(conn)
+            for ev in self.evaluators:
+                if self._due(ev, now, prints):
+                    with conn.transaction():
+                        self._evaluate(conn, ev, now, stats, prints)
+                    stats.rules_evaluated += 1
+        except BaseException:
+            self._forget()  # a rolled-back pass: the cached state may be ahead of the table
+            raise
         stats.seconds = time.perf_counter() - t0
         with conn.transaction():
             conn.execute(
@@ -90,6 +129,38 @@ class RuleEngine:
             )
         self.last = stats
         return stats
+
+    @staticmethod
+    def _generation_now(conn: Conn, *, lock: bool = False) -> int:
+        query = "SELECT generation FROM rule_engine WHERE id = 1"
+        row = conn.execute(query + " FOR SHARE" if lock else query).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def _forget(self) -> None:
+        self._rows.clear()
+        self._memo.clear()
+        self._generation = None
+
+    def _due(self, ev: Evaluator[RuleBase], now: datetime, prints: dict[str, str]) -> bool:
+        memo = self._memo.get(ev.rule.id)
+        if memo is None or memo.busy:
+            return True
+        if memo.inputs != tuple(prints.get(t, "") for t in ev.inputs):
+            return True
+        return ev.mode == "clock" and memo.next_due is not None and now >= memo.next_due
+
+    def _rows_for(self, conn: Conn, rule_id: str) -> dict[str, _Row]:
+        """The rule's state rows: cached, unless rule_state changed behind the engine. The
+        share lock on rule_engine holds off a manual clear until this rule's transaction
+        ends (a clear bumps the generation first, then resets its rows)."""
+        generation = self._generation_now(conn, lock=True)
+        if generation != self._generation:
+            self._forget()
+            self._generation = generation
+        rows = self._rows.get(rule_id)
+        if rows is None:
+            rows = self._rows[rule_id] = self._load(conn, rule_id)
+        return rows
 
     def _started(self, conn: Conn, now: datetime) -> datetime:
         """When evaluation began on this database; a restart keeps it (no second warm-up),
@@ -122,6 +193,8 @@ class RuleEngine:
         dirty = [(s, r) for s, r in rows.items() if r.dirty]
         if not dirty:
             return
+        for _, r in dirty:
+            r.dirty = False
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO rule_state (rule_id, subject, cursor, phase, breach_since,"
@@ -153,10 +226,16 @@ class RuleEngine:
     # -- evaluation ------------------------------------------------------------------------
 
     def _evaluate(
-        self, conn: Conn, ev: Evaluator[RuleBase], now: datetime, stats: CycleStats
+        self,
+        conn: Conn,
+        ev: Evaluator[RuleBase],
+        now: datetime,
+        stats: CycleStats,
+        prints: dict[str, str],
     ) -> None:
-        rows = self._load(conn, ev.rule.id)
+        rows = self._rows_for(conn, ev.rule.id)
         subjects = ev.by_id
+        inputs = tuple(prints.get(t, "") for t in ev.inputs)
 
         def apply(obs: Observation, cursor: datetime) -> None:
             self._apply(
@@ -167,9 +246,14 @@ class RuleEngine:
         if ev.mode == "clock":
             assert self.started is not None
             if now - self.started < ev.window_length:
+                self._memo[ev.rule.id] = _Memo(False, self.started + ev.window_length, inputs)
                 return  # warming up: devices have not had the time to report yet
-            for obs in ev.evaluate(conn, Span(now - ev.window_length, now), ev.subjects, now):
+            observations = ev.evaluate(conn, Span(now - ev.window_length, now), ev.subjects, now)
+            for obs in observations:
                 apply(obs, now)
+            self._memo[ev.rule.id] = _Memo(
+                self._holding(rows), self._clock_due(ev, observations, rows, now), inputs
+            )
         else:
             marks = self._watermarks(conn, ev)
             for sid, mark in marks.items():
@@ -178,11 +262,36 @@ class RuleEngine:
                     rows[sid] = _Row(SubjectState(), start, None, dirty=True)
             if ev.mode == "instant":
                 cursors = {s: rows[s].cursor for s in marks}
-                for obs in ev.observe(conn, cursors, max(marks.values(), default=now)):
+                seen = ev.observe(conn, cursors, max(marks.values(), default=now))
+                for obs in seen:
                     apply(obs, obs.verdict.end)
+                busy = bool(seen)  # until a pass finds nothing after the cursors
             else:
-                self._windows(conn, ev, rows, marks, now=now, apply=apply)
+                busy = self._windows(conn, ev, rows, marks, now=now, apply=apply)
+            self._memo[ev.rule.id] = _Memo(busy, None, inputs)
         self._save(conn, ev.rule.id, rows)
+
+    @staticmethod
+    def _holding(rows: dict[str, _Row]) -> bool:
+        """A clock rule with a hold or a clear counting: every pass, as the streaks count
+        evaluations."""
+        return any(
+            r.state.phase == "pending" or r.state.clear_since is not None for r in rows.values()
+        )
+
+    @staticmethod
+    def _clock_due(
+        ev: Evaluator[RuleBase],
+        observations: Sequence[Observation],
+        rows: dict[str, _Row],
+        now: datetime,
+    ) -> datetime | None:
+        due = ev.next_change(observations, now)
+        if any(r.state.phase == "firing" for r in rows.values()):
+            # a firing alert's figure (minutes silent, RSUs online) is brought up to date
+            refresh = now + FIRING_REFRESH
+            due = refresh if due is None else min(due, refresh)
+        return due
 
     def _watermarks(self, conn: Conn, ev: Evaluator[RuleBase]) -> dict[str, datetime]:
         """How far each subject's data has arrived (measurement time)."""
@@ -203,7 +312,8 @@ class RuleEngine:
         *,
         now: datetime,
         apply: Callable[[Observation, datetime], None],
-    ) -> None:
+    ) -> bool:
+        """Evaluate the windows due; True when some are left for the next pass."""
         subjects = ev.by_id
         due: dict[Span, list[Subject]] = {}
         for sid, mark in marks.items():
@@ -219,6 +329,7 @@ class RuleEngine:
                     blocked.add(obs.subject)
                     continue
                 apply(obs, span.end)
+        return bool(blocked) or len(due) > MAX_SPANS_PER_CYCLE
 
     def _apply(
         self,

@@ -13,12 +13,20 @@ from services.statistics.hourly import Conn
 def online_rsus(conn: Conn, rsus: Sequence[str], since: datetime, until: datetime) -> set[str]:
     """The RSUs among ``rsus`` whose latest heartbeat in (``since``, ``until``] says the
     radio is up; one without a heartbeat in that span counts as offline."""
+    return set(online_since(conn, rsus, since, until))
+
+
+def online_since(
+    conn: Conn, rsus: Sequence[str], since: datetime, until: datetime
+) -> dict[str, datetime]:
+    """:func:`online_rsus` with the time of each one's latest heartbeat (it stays online
+    until that heartbeat is older than the span, or a newer one says otherwise)."""
     rows = conn.execute(
-        "SELECT DISTINCT ON (device_id) device_id, online FROM rsu_heartbeat"
+        "SELECT DISTINCT ON (device_id) device_id, ts, online FROM rsu_heartbeat"
         " WHERE device_id = ANY(%s) AND ts > %s AND ts <= %s ORDER BY device_id, ts DESC",
         (list(rsus), since, until),
     ).fetchall()
-    return {str(d) for d, up in rows if up}
+    return {str(d): ts for d, ts, up in rows if up}
 
 
 ONLINE_SHARE = 0.5  # an RSU-hour counts as available when half its heartbeats said online

@@ -8,6 +8,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     sql_migration("services.storage", 102, "api", "0102_api.sql"),
     sql_migration("services.storage", 103, "kpi_views", "0103_kpi_views.sql"),
     sql_migration("services.storage", 104, "report_outbox", "0104_report_outbox.sql"),
+    sql_migration(
+        "services.storage", 105, "rule_engine_generation", "0105_rule_engine_generation.sql"
+    ),
 )
 
 __all__ = ["MIGRATIONS"]

@@ -49,6 +49,9 @@ def device_subject(d: Device) -> Subject:
     return Subject(d.device_id, d.place.name_zh, d.place.name_en, d.area, (d.device_id,))
 
 
+CLOCK_TICK = timedelta(microseconds=1)
+
+
 class Evaluator(ABC, Generic[R]):
     """Evaluates one rule. ``mode``: ``window`` (closed windows of measurement time, once
     the subject's data has passed their end), ``instant`` (each stored reading) or ``clock``
@@ -72,6 +75,19 @@ class Evaluator(ABC, Generic[R]):
     def window_length(self) -> timedelta:
         window = getattr(self.rule, "window", None)
         return length(window) if window is not None else timedelta(hours=1)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The tables whose new rows can change its verdicts (their fingerprints tell the
+        engine, ``device_latest``'s per table; ``dead_letter``'s by its newest id)."""
+        return (self.table,)
+
+    def next_change(self, observations: Sequence[Observation], now: datetime) -> datetime | None:
+        """Clock mode: the earliest time its verdicts could change with no new input, given
+        the ``observations`` it just made at ``now`` (None: not by the clock alone). By
+        default, as soon as the clock moves."""
+        del observations
+        return now + CLOCK_TICK
 
     @cached_property
     def by_id(self) -> dict[str, Subject]:

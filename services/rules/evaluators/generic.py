@@ -11,6 +11,7 @@ from psycopg import sql
 
 from ingest.registry.model import Registry
 from services.rules.evaluators._base import (
+    CLOCK_TICK,
     Conn,
     Evaluator,
     InstantEvaluator,
@@ -196,6 +197,12 @@ class StaleEvaluator(Evaluator[StaleRule]):
     def window_length(self) -> timedelta:
         return self.rule.period * self.rule.missing
 
+    def next_change(self, observations: Sequence[Observation], now: datetime) -> datetime | None:
+        """The first reporting device to fall silent; a silent one changes only with data."""
+        limit = self.window_length
+        quiet = [o.verdict.start + limit + CLOCK_TICK for o in observations if not o.verdict.breach]
+        return min(quiet, default=None)
+
     def evaluate(
         self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
     ) -> list[Observation]:
@@ -269,6 +276,16 @@ class DeadLetterEvaluator(Evaluator[DeadLetterRule]):
     the payloads' own times (the collector stores them where it can read them)."""
 
     mode = "clock"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return ("dead_letter",)
+
+    def next_change(self, observations: Sequence[Observation], now: datetime) -> datetime | None:
+        """While dead letters are in the window, each pass (they age out of it); without
+        any, only a new one changes a count."""
+        counting = any(o.verdict.value for o in observations)
+        return now + CLOCK_TICK if counting else None
 
     def make_subjects(self, registry: Registry) -> list[Subject]:
         kinds = {d.device_type for d in registry.devices() if d.feed == self.rule.feed}

@@ -10,14 +10,20 @@ from services.rules.evaluators._base import Conn, Evaluator, selected
 from services.rules.model import OnlineRule
 from services.rules.types import Observation, Subject
 from services.rules.windows import Span
-from services.statistics.v2x import online_rsus
+from services.statistics.v2x import online_since
 
 
 class OnlineEvaluator(Evaluator[OnlineRule]):
     mode = "clock"
 
+    def __init__(self, rule: OnlineRule, registry: Registry) -> None:
+        super().__init__(rule, registry)
+        self._online: dict[str, datetime] = {}  # the latest evaluation's, by heartbeat time
+
     def make_subjects(self, registry: Registry) -> list[Subject]:
         rsus = selected(self.rule, registry)
+        if not rsus:
+            return []  # no RSU registered (yet): nothing to judge
         if self.rule.group == "district":
             return [
                 Subject(
@@ -42,11 +48,19 @@ class OnlineEvaluator(Evaluator[OnlineRule]):
     def window_length(self) -> timedelta:
         return self.rule.timeout
 
+    def next_change(self, observations: Sequence[Observation], now: datetime) -> datetime | None:
+        """The first online RSU whose latest heartbeat ages out (new ones are new input)."""
+        del observations, now
+        if not self._online:
+            return None
+        return min(self._online.values()) + self.rule.timeout
+
     def evaluate(
         self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
     ) -> list[Observation]:
         devices = [d for s in subjects for d in s.devices]
-        up = online_rsus(conn, devices, now - self.rule.timeout, now)
+        self._online = online_since(conn, devices, now - self.rule.timeout, now)
+        up = set(self._online)
         window = Span(now - self.rule.timeout, now)
         out = []
         for s in subjects:
