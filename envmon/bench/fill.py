@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from envmon.bench.ingest import stored_rows
+from envmon.bench.ingest_procs import stored_rows
 from envmon.replay import StoredReplay
 from ingest.feeds import KINDS
 from ingest.registry import load_registry

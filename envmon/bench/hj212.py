@@ -34,7 +34,8 @@ from psycopg import sql
 from envmon.bench.hj212_fleet import PREFIX, BenchLogger, Uploads, bench_registry, write_registry
 from envmon.bench.hj212_load import LoadStats, Plan, Progress, echo_main, run_load
 from envmon.bench.hj212_procs import GatewayProcess, proc_cpu_s, proc_status, raise_open_files
-from envmon.bench.ingest import broker_rate, collector_main
+from envmon.bench.ingest import broker_rate
+from envmon.bench.ingest_procs import collector_main
 from envmon.bench.stats import machine, percentile
 from envmon.runtime.embedded import EmbeddedError, start_broker
 from envmon.runtime.servers import prepare_database, storage_database

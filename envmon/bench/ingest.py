@@ -3,7 +3,9 @@
 Prints, as its last line, one JSON object: the offered and stored rates, messages
 lost, end-to-end latency (device timestamp → commit) p50/p99, the collector's peak
 RSS, and ``copy_rate`` — a raw COPY of the same rows into the same database in the
-same run, the database's own limit for this data.
+same run, the database's own limit for this data; then the drain of a ``--backlog``
+queued while the collector was away, beside the transport's own drain
+(:mod:`envmon.bench.drain`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing as mp
-import os
-import resource
 import sys
 import tempfile
 import threading
@@ -26,17 +26,17 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import TupleRow
 
+from envmon.bench.drain import drain
+from envmon.bench.ingest_procs import collector_main, count_rows, publisher_main
 from envmon.bench.stats import machine
 from envmon.runtime.embedded import start_broker
 from envmon.runtime.servers import prepare_database, storage_database
 from ingest import topics
 from ingest.collector.decode import Accepted, Decoder
-from ingest.collector.service import Collector
 from ingest.collector.writer import copy_columns, copy_types
-from ingest.feeds import KINDS, Kind
-from ingest.mqtt import MqttPublisher, MqttReceiver
+from ingest.feeds import Kind
+from ingest.mqtt import MqttReceiver
 from ingest.registry import load_registry
 from ingest.registry.store import device_types
 from ingest.settings import Settings
@@ -45,57 +45,6 @@ from simulators import LoadGenerator
 
 log = logging.getLogger(__name__)
 TICK_S = 0.01
-
-
-def collector_main(settings_json: str, db_url: str, conn: Connection) -> None:
-    """One collector in a process of its own: "ready" once subscribed, its counters at stop."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    settings = Settings.model_validate_json(settings_json)
-    collector = Collector(settings, db_url, client_id="bench-collector")
-    collector.start()
-    collector.wait_connected(30)
-    conn.send("ready")
-    conn.recv()  # "stop"
-    snap = collector.stop()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    conn.send(
-        {
-            "snapshot": snap.as_dict(),
-            "p50": snap.latency_p50_ms,
-            "p99": snap.latency_p99_ms,
-            "rss_mb": rss_mb,
-        }
-    )
-
-
-def _publisher_main(settings_json: str, rate: float, duration: float, conn: Connection) -> None:
-    settings = Settings.model_validate_json(settings_json)
-    gen = LoadGenerator(load_registry(), seed=1, root=settings.mqtt.topic_root)
-    pub = MqttPublisher(settings.mqtt, f"bench-load-{os.getpid()}")
-    pub.start(attempts=5)
-    conn.send("ready")
-    conn.recv()  # "go"
-    start = time.monotonic()
-    sent = 0
-    while (elapsed := time.monotonic() - start) < duration:
-        due = min(int(rate * elapsed), sent + 5000) - sent
-        if due <= 0:
-            time.sleep(TICK_S)
-            continue
-        for topic, payload in gen.take(min(due, 5000), datetime.now(UTC)):
-            pub.publish(topic, payload)
-        sent += min(due, 5000)
-    publish_s = time.monotonic() - start
-    pub.wait_confirmed(120)
-    conn.send(
-        {
-            "sent": sent,
-            "confirmed": pub.confirmed,
-            "publish_s": publish_s,
-            "unconfirmed": pub.backlog(),
-        }
-    )
-    pub.stop()
 
 
 def _raw_subscriber_main(settings_json: str, seconds: float, conn: Connection) -> None:
@@ -138,7 +87,7 @@ def broker_rate(ctx: Any, settings: Settings, seconds: float = 8.0) -> float:
     sub_conn, sub_child = ctx.Pipe()
     pub_conn, pub_child = ctx.Pipe()
     subscriber = ctx.Process(target=_raw_subscriber_main, args=(raw, seconds, sub_child))
-    publisher = ctx.Process(target=_publisher_main, args=(raw, 1e9, seconds, pub_child))
+    publisher = ctx.Process(target=publisher_main, args=(raw, 1e9, seconds, pub_child))
     subscriber.start()
     sub_conn.recv()
     publisher.start()
@@ -151,22 +100,6 @@ def broker_rate(ctx: Any, settings: Settings, seconds: float = 8.0) -> float:
     subscriber.join(30)
     publisher.join(30)
     return min(rate, float(pub["confirmed"] / pub["publish_s"]))
-
-
-def stored_rows(conn: psycopg.Connection[TupleRow]) -> int:
-    """Rows in all the feed tables."""
-    total = 0
-    for k in KINDS:
-        row = conn.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(k.table))
-        ).fetchone()
-        total += int(row[0]) if row else 0
-    return total
-
-
-def _count_rows(db_url: str, schema: str) -> int:
-    with connect(db_url, schema) as conn:
-        return stored_rows(conn)
 
 
 def copy_rate(db_url: str, schema: str, n: int, batch_size: int) -> float:
@@ -255,9 +188,7 @@ def _measure(
     coll_conn, coll_child = ctx.Pipe()
     pub_conn, pub_child = ctx.Pipe()
     collector = ctx.Process(target=collector_main, args=(blob, db_url, coll_child))
-    publisher = ctx.Process(
-        target=_publisher_main, args=(blob, args.rate, args.duration, pub_child)
-    )
+    publisher = ctx.Process(target=publisher_main, args=(blob, args.rate, args.duration, pub_child))
     collector.start()
     coll_conn.recv()
     publisher.start()
@@ -269,7 +200,7 @@ def _measure(
     deadline = time.monotonic() + 300
     stored = 0
     while time.monotonic() < deadline:
-        stored = _count_rows(db_url, schema)
+        stored = count_rows(db_url, schema)
         if stored >= pub["confirmed"]:
             break
         time.sleep(0.25)
@@ -278,10 +209,11 @@ def _measure(
     coll = coll_conn.recv()
     collector.join(30)
     publisher.join(30)
-    stored = _count_rows(db_url, schema)
+    stored = count_rows(db_url, schema)
     print("measuring raw COPY of the same rows ...", file=sys.stderr)
     raw = copy_rate(db_url, schema, min(stored, 500_000) or 1000, settings.ingest.batch_size)
     stored_rate = stored / drained_s
+    drained = drain(ctx, settings, db_url, schema, args.backlog) if args.backlog else {}
     return {
         "offered_rate": round(pub["sent"] / pub["publish_s"]),
         "stored_rate": round(stored_rate),
@@ -299,5 +231,6 @@ def _measure(
         "duration_s": round(pub["publish_s"], 1),
         "drained_s": round(drained_s, 1),
         "batch_size": settings.ingest.batch_size,
+        **drained,
         "machine": machine(),
     }

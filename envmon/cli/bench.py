@@ -31,6 +31,13 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_district(settings: Settings, args: argparse.Namespace) -> int:
+    from envmon.bench.district import bench_district  # noqa: PLC0415
+
+    print(json.dumps(bench_district(settings, args), ensure_ascii=False))
+    return 0
+
+
 def cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
     from envmon.bench.rules import bench_rules  # noqa: PLC0415
 
@@ -68,6 +75,10 @@ def add_parser(sub: Subparsers) -> None:
     b.add_argument("--duration", type=positive, default=60.0, metavar="SECONDS")
     b.add_argument("--rate", type=positive, default=25_000.0, help="offered messages per second")
     b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument(
+        "--backlog", type=int, default=500_000,
+        help="messages queued while the collector is away, then drained (0: skip)",
+    )  # fmt: skip
     _add_storage(b)
     b.set_defaults(func=cmd_ingest)
     h = bench.add_parser(
@@ -89,6 +100,16 @@ def add_parser(sub: Subparsers) -> None:
     r.add_argument("--minutes", type=int, default=120, help="simulated minutes (default 120)")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=cmd_rules)
+    d = bench.add_parser(
+        "district", help="the whole system at the district's own rate: CPU and RSS per process"
+    )
+    d.add_argument("--duration", type=positive, default=180.0, metavar="SECONDS")
+    d.add_argument("--warmup", type=positive, default=30.0, metavar="SECONDS")
+    d.add_argument(
+        "--api-rate", type=float, default=2.0, help="control-room requests a second (2; 0: none)"
+    )
+    _add_storage(d)
+    d.set_defaults(func=cmd_district)
     a = bench.add_parser("api", help="API response times over days of the whole district")
     a.add_argument("--days", type=int, default=7, help="days of data (default 7)")
     a.add_argument("--rate", type=positive, default=100.0, help="requests a second (100)")

@@ -88,6 +88,10 @@ class MosquittoBroker:
                 f"mosquitto did not start; see {self.data_dir / 'mosquitto.log'}"
             ) from None
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def stop(self) -> None:
         if self._proc is not None:
             self._proc.terminate()
