@@ -11,8 +11,9 @@ district's six HJ 212 loggers upload once a minute, under 0.1 a second: the simu
 publishes their readings over MQTT, and the gateway is measured as it waits for them.
 
 After ``--warmup`` seconds, each process's CPU time over ``--duration`` seconds gives its
-share of one core; RSS is its resident memory at the end (PostgreSQL and Mosquitto: all
-their processes). The last line is one JSON object.
+share of one core; ``rss_mb`` is its resident memory at the end (PostgreSQL: the
+proportional set sizes of all its processes, so shared buffers count once). The last
+line is one JSON object.
 """
 
 from __future__ import annotations
@@ -156,6 +157,20 @@ def _children(parent: int) -> list[int]:
     return [p for p in pids if _ppid(p) == parent]
 
 
+def _memory_mb(pids: list[int]) -> float:
+    """One process's RSS; several processes' proportional set sizes summed (PostgreSQL's
+    shared buffers counted once, not once per backend)."""
+    if len(pids) == 1:
+        return proc_status(pids[0]).get("VmRSS", 0.0)
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+    return total
+
+
 def _cpu(pids: list[int]) -> float:
     return sum(t for p in pids if (t := proc_cpu_s(p)) is not None)
 
@@ -190,9 +205,7 @@ def _measure(
             seconds = time.monotonic() - began
             cpu1 = {name: _cpu(p) for name, p in pids.items()}
             rows1 = count_rows(db_url, settings.database.schema_name)
-            rss = {
-                name: sum(proc_status(p).get("VmRSS", 0.0) for p in ps) for name, ps in pids.items()
-            }
+            rss = {n: _memory_mb(ps) for n, ps in pids.items()}
             failed = [n for n, p in {**services, **load}.items() if p.poll() is not None]
             api = h2load.finish(*poller, args.warmup + args.duration) if poller else None
     processes = {
