@@ -15,8 +15,9 @@ groups, all at once, open loop:
 Then each group, and ``floor`` — the (empty) list of maintenance windows: HTTP, the key
 check, the pool and one trivial query — is driven flat out by ``--clients`` connections;
 a group's saturation throughput is given as a ratio to the floor's, which cancels the
-machine. The 90-day rollup series is measured again over a fill of ``--compare-days``
-(1): its cost must follow the rollup rows, not the raw rows. Each run is repeated
+machine. The 90-day rollup series is also asked alone at its share of the rate, over
+this fill and over a fill of ``--compare-days`` (1): its cost must follow the rollup rows,
+not the raw rows. Each run is repeated
 ``--runs`` times and medians are reported; the last line is one JSON object.
 """
 
@@ -86,6 +87,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
     share = args.rate / len(groups)
     at_rate: dict[str, list[h2load.Load]] = {g: [] for g in groups}
     flat_out: dict[str, list[float]] = {g: [] for g in (FLOOR, *groups)}
+    alone: list[float] = []
     with _api_server(settings, db_url, args.schema) as base:
         for run in range(args.runs):
             loads = h2load.run_together(
@@ -93,6 +95,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
             )
             for g, load in loads.items():
                 at_rate[g].append(load)
+            alone.append(_rollup_alone(base, key, groups, args, share))
             for g, paths in {FLOOR: [FLOOR_PATH], **groups}.items():
                 [load] = h2load.run_together(
                     base, key, {g: paths}, seconds=SATURATION_S, warmup_s=WARMUP_S,
@@ -125,11 +128,10 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
         "workers": settings.api.workers,
         "load_generator": "h2load (nghttp2), open loop at the rate",
     }
+    by_days = {str(fill.days): statistics.median(alone)}
     if args.compare_days and args.compare_days != args.days:
-        result["series_hour_90d_by_days"] = {
-            str(fill.days): figures["series_hour_90d"]["p95_ms"],
-            str(args.compare_days): _rollup_p95(db_url, settings, args, share),
-        }
+        by_days[str(args.compare_days)] = _rollup_p95(db_url, settings, args, share)
+    result["series_hour_90d_alone_p95_ms_by_days"] = by_days
     with connect(db_url, args.schema) as conn:
         result["feed_tables"] = sizes(conn)
     result["machine"] = machine()
@@ -164,15 +166,20 @@ def _rollup_p95(db_url: str, settings: Settings, args: argparse.Namespace, share
     with connect(db_url, schema) as conn:
         key = _bench_key(conn)
     paths = _requests(load_registry(), fill, args.requests, random.Random(args.seed))  # noqa: S311
-    runs = []
     with _api_server(settings, db_url, schema) as base:
-        for _ in range(args.runs):
-            [load] = h2load.run_together(
-                base, key, {"series_hour_90d": paths["series_hour_90d"]},
-                seconds=args.seconds, warmup_s=WARMUP_S, rate=share,
-            ).values()  # fmt: skip
-            runs.append(load.p95_ms)
+        runs = [_rollup_alone(base, key, paths, args, share) for _ in range(args.runs)]
     return statistics.median(runs)
+
+
+def _rollup_alone(
+    base: str, key: str, groups: dict[str, list[str]], args: argparse.Namespace, share: float
+) -> float:
+    """The p95 of the 90-day rollup series at its share of the rate, nothing else asked."""
+    [load] = h2load.run_together(
+        base, key, {"series_hour_90d": groups["series_hour_90d"]},
+        seconds=args.seconds, warmup_s=WARMUP_S, rate=share,
+    ).values()  # fmt: skip
+    return load.p95_ms
 
 
 def _bench_key(conn: psycopg.Connection[TupleRow]) -> str:

@@ -70,7 +70,12 @@ def _transport_main(settings_json: str, n: int, conn: Connection) -> None:
 def drain(ctx: Any, settings: Settings, db_url: str, schema: str, n: int) -> dict[str, Any]:
     """The collector's and the transport's drain of an ``n``-message backlog."""
     print(f"draining a backlog of {n:,} messages: collector ...", file=sys.stderr)
-    blob = settings.model_dump_json()
+    # Topics of its own: the live run's collector, gone with its session kept, is in the
+    # shared group of the live topics and would be queued half of the backlog.
+    root = f"{settings.mqtt.topic_root}drain"
+    blob = settings.model_copy(
+        update={"mqtt": settings.mqtt.model_copy(update={"topic_root": root})}
+    ).model_dump_json()
     conn, child = ctx.Pipe()
     first = ctx.Process(target=collector_main, args=(blob, db_url, child, "bench-drain"))
     first.start()
