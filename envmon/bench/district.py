@@ -23,22 +23,19 @@ import contextlib
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from envmon.bench import h2load
 from envmon.bench.hj212_procs import proc_cpu_s, proc_status
 from envmon.bench.ingest_procs import count_rows
+from envmon.bench.servers import bench_servers
 from envmon.bench.stats import machine
-from envmon.runtime.embedded import MosquittoBroker, free_port, start_broker, wait_for_port
-from envmon.runtime.servers import prepare_database, storage_database
+from envmon.runtime.embedded import MosquittoBroker, free_port, wait_for_port
 from ingest.settings import Settings
 from ingest.storage.migrate import connect
 
@@ -57,42 +54,16 @@ def note(text: str) -> None:
 
 
 def bench_district(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    with (
-        tempfile.TemporaryDirectory(prefix="envmon-bench-district-") as tmp,
-        storage_database(settings, args.storage, Path(tmp)) as chosen,
-    ):
-        assert chosen.database.url is not None
-        db_url = chosen.database.url.get_secret_value()
-        return {"storage": args.storage, **_run(chosen, db_url, Path(tmp), args)}
-
-
-def _run(settings: Settings, db_url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    broker = None
-    mqtt = settings.mqtt
-    if mqtt.url is None:
-        broker = start_broker(tmp, prefer="mosquitto")
-        mqtt = mqtt.model_copy(update={"url": broker.url, "protocol": broker.protocol})
-    settings = settings.model_copy(
-        update={
-            "mqtt": mqtt.model_copy(update={"topic_root": f"bench{uuid.uuid4().hex[:6]}"}),
-            "database": settings.database.model_copy(update={"schema_name": schema}),
-        }
-    )
-    try:
-        prepare_database(settings, db_url)
-        with connect(db_url, schema) as conn:
+    with bench_servers(settings, args.storage, "envmon-bench-district-") as servers:
+        with connect(servers.db_url, servers.settings.database.schema_name) as conn:
             from services.api import create_key  # noqa: PLC0415
 
             key = create_key(conn, "bench-district", "viewer")
             conn.commit()
+        broker = servers.broker
         pid = broker.pid if isinstance(broker, MosquittoBroker) else None
-        return _measure(settings, db_url, tmp, key, args, broker_pid=pid)
-    finally:
-        if broker is not None:
-            broker.stop()
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        result = _measure(servers.settings, servers.db_url, servers.tmp, key, args, broker_pid=pid)
+        return {"storage": args.storage, **result}
 
 
 def _env(settings: Settings, db_url: str, api_port: int, hj212_port: int) -> dict[str, str]:

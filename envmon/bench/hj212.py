@@ -20,15 +20,12 @@ import math
 import multiprocessing as mp
 import resource
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
 from envmon.bench.hj212_fleet import PREFIX, BenchLogger, Uploads, bench_registry, write_registry
@@ -36,9 +33,9 @@ from envmon.bench.hj212_load import LoadStats, Plan, Progress, echo_main, run_lo
 from envmon.bench.hj212_procs import GatewayProcess, proc_cpu_s, proc_status, raise_open_files
 from envmon.bench.ingest import broker_rate
 from envmon.bench.ingest_procs import collector_main
+from envmon.bench.servers import bench_servers
 from envmon.bench.stats import machine, percentile
-from envmon.runtime.embedded import EmbeddedError, start_broker
-from envmon.runtime.servers import prepare_database, storage_database
+from envmon.runtime.embedded import EmbeddedError
 from ingest.registry import Registry, load_registry, sync_registry
 from ingest.settings import Settings
 from ingest.storage.migrate import connect
@@ -54,42 +51,15 @@ def note(text: str) -> None:
 
 def bench_hj212(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     raise_open_files(args.connections)
-    with (
-        tempfile.TemporaryDirectory(prefix="envmon-bench-hj212-") as tmp,
-        storage_database(settings, args.storage, Path(tmp)) as chosen,
-    ):
-        assert chosen.database.url is not None
-        db_url = chosen.database.url.get_secret_value()
-        return {"storage": args.storage, **_run(chosen, db_url, Path(tmp), args)}
-
-
-def _run(settings: Settings, db_url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    broker = None
-    mqtt = settings.mqtt
-    if mqtt.url is None:
-        broker = start_broker(tmp, prefer="mosquitto")
-        mqtt = mqtt.model_copy(update={"url": broker.url, "protocol": broker.protocol})
-    settings = settings.model_copy(
-        update={
-            "mqtt": mqtt.model_copy(update={"topic_root": f"bench{uuid.uuid4().hex[:6]}"}),
-            "database": settings.database.model_copy(update={"schema_name": schema}),
-        }
-    )
-    try:
-        prepare_database(settings, db_url)
+    with bench_servers(settings, args.storage, "envmon-bench-hj212-") as servers:
+        settings, db_url, tmp = servers.settings, servers.db_url, servers.tmp
         registry, loggers = bench_registry(load_registry(), args.connections)
-        with connect(db_url, schema) as conn:
+        with connect(db_url, settings.database.schema_name) as conn:
             sync_registry(conn, registry)
             conn.commit()
         path = write_registry(registry, tmp / "registry.json")
         setup = _Setup(settings, db_url, registry, path, loggers, tmp)
-        return _measure(setup, args)
-    finally:
-        if broker is not None:
-            broker.stop()
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        return {"storage": args.storage, **_measure(setup, args)}
 
 
 def _plan(address: tuple[str, int], args: argparse.Namespace, seconds: float) -> Plan:
