@@ -104,7 +104,7 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
                 flat_out[g].append(load.per_s)
             log.info("run %d/%d done", run + 1, args.runs)
     floor = statistics.median(flat_out[FLOOR])
-    figures = {g: _figures(at_rate[g], flat_out[g], floor, share) for g in groups}
+    figures = {g: _figures(g, at_rate[g], flat_out[g], floor, share) for g in groups}
     for g, f in figures.items():
         target = f" (target p95 < {TARGET_MS[g]} ms)" if g in TARGET_MS else ""
         print(
@@ -139,20 +139,22 @@ def _run(db_url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
 
 
 def _figures(
-    loads: list[h2load.Load], flat_out: list[float], floor: float, share: float
+    group: str, loads: list[h2load.Load], flat_out: list[float], floor: float, share: float
 ) -> dict[str, Any]:
     """A group's medians over the runs, beside its target and its flat-out throughput."""
-    out: dict[str, Any] = {
+    p95 = statistics.median(x.p95_ms for x in loads)
+    target = TARGET_MS.get(group)
+    return {
         "p50_ms": statistics.median(x.p50_ms for x in loads),
-        "p95_ms": statistics.median(x.p95_ms for x in loads),
+        "p95_ms": p95,
         "p99_ms": statistics.median(x.p99_ms for x in loads),
         "errors": sum(x.errors for x in loads),
         "offered_per_s": round(share, 1),
         "answered_per_s": statistics.median(x.per_s for x in loads),
         "saturation_per_s": round(statistics.median(flat_out), 1),
         "saturation_vs_floor": round(statistics.median(flat_out) / floor, 3) if floor else None,
+        **({"target_p95_ms": target, "met": p95 < target} if target is not None else {}),
     }
-    return out
 
 
 def _rollup_p95(db_url: str, settings: Settings, args: argparse.Namespace, share: float) -> float:
