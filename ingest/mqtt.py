@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import ssl
 import struct
 import threading
 import time
@@ -87,6 +88,13 @@ def _check_client_state(client: paho.Client) -> None:
 check_paho_internals()
 
 
+def _refusal_hint(reason: ReasonCode) -> str:
+    # 4/5 are MQTT 3.1.1's return codes, 134/135 MQTT 5's reason codes
+    if reason.value in (4, 5, 134, 135):
+        return "check the user name and secret in ENVMON_MQTT_URL (envmon broker config)"
+    return "see the broker's log"
+
+
 class BrokerUnavailableError(ConnectionError):
     """The broker could not be reached within the allowed attempts."""
 
@@ -112,6 +120,8 @@ def _new_client(
     creds = settings.credentials()
     if creds:
         client.username_pw_set(*creds)
+    if (tls := settings.tls_context()) is not None:
+        client.tls_set_context(tls)
     client.reconnect_delay_set(1, 30)
     _check_client_state(client)
     return client
@@ -151,16 +161,20 @@ def connect_with_retry(
             else:
                 client.connect(host, port, settings.keepalive_s)
         except OSError as exc:
+            hint = "check ENVMON_MQTT_URL"
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                hint = "its certificate is not trusted: set ENVMON_MQTT__CA_FILE to its CA"
             if attempts is not None and attempt >= attempts:
                 raise BrokerUnavailableError(
-                    f"MQTT broker at {host}:{port} is not reachable ({exc}); check ENVMON_MQTT_URL"
+                    f"MQTT broker at {host}:{port} is not reachable ({exc}); {hint}"
                 ) from None
             delay = backoff.next()
             log.warning(
-                "MQTT broker at %s:%d not reachable (%s); retrying in %.1f s",
+                "MQTT broker at %s:%d not reachable (%s; %s); retrying in %.1f s",
                 host,
                 port,
                 exc,
+                hint,
                 delay,
             )
             if stop is not None and stop.wait(delay):
@@ -261,7 +275,7 @@ class MqttReceiver:
         props: Properties | None,
     ) -> None:
         if reason.is_failure:
-            log.error("MQTT broker refused the connection: %s", reason)
+            log.error("MQTT broker refused the connection: %s; %s", reason, _refusal_hint(reason))
             return
         log.info("connected to MQTT broker (session present: %s)", flags.session_present)
         assert self._subscription is not None
@@ -320,7 +334,8 @@ class MqttPublisher:
         # with 20,000), and a slow broker should slow the publisher, not fill memory.
         self._max_backlog = max(max_backlog, max_inflight)
         self.sent = 0
-        self.confirmed = 0
+        self.confirmed = 0  # answered by the broker, refusals included
+        self.refused = 0  # answered with a failure reason code (e.g. not authorised)
 
     def start(self, *, attempts: int | None = None) -> None:
         connect_with_retry(self._client, self._settings, attempts=attempts)
@@ -363,5 +378,16 @@ class MqttPublisher:
         reason: ReasonCode,
         props: Properties,
     ) -> None:
+        refused = 0
         with self._lock:
             self.confirmed += 1
+            if reason.is_failure:
+                self.refused += 1
+                refused = self.refused
+        if refused == 1 or (refused and refused % 1000 == 0):
+            log.warning(
+                "the broker refused a publish (%s; %d so far): is this account allowed"
+                " to publish for that device?",
+                reason,
+                refused,
+            )

@@ -7,10 +7,19 @@ used settings also have flat names: ``ENVMON_DATABASE_URL`` and ``ENVMON_MQTT_UR
 from __future__ import annotations
 
 import logging
+import ssl
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.secrets import mask_url
@@ -25,8 +34,14 @@ class ConfigError(ValueError):
 class MqttSettings(BaseModel):
     url: str | None = Field(
         default=None,
-        description="mqtt://[user:password@]host:port of the broker; unset = embedded broker",
+        description="mqtt://[user:password@]host:port of the broker (mqtts:// for TLS);"
+        " unset = embedded broker",
     )
+    # TLS (mqtts://): the CA that signed the broker's certificate (default: the system's
+    # trust store), and a client certificate and key when the broker asks for one.
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
     client_id: str = "envmon-collector"
     # Collectors sharing this group split the feed between them ($share/<group>/...).
     shared_group: str | None = "collectors"
@@ -47,11 +62,45 @@ class MqttSettings(BaseModel):
         if v is None:
             return v
         parts = urlsplit(v)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        if parts.scheme not in ("mqtt", "tcp", "mqtts") or not parts.hostname:
             raise ValueError(
-                f"ENVMON_MQTT_URL must look like mqtt://host:1883, got {mask_url(v)!r}"
+                "ENVMON_MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883,"
+                f" got {mask_url(v)!r}"
             )
         return v
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> MqttSettings:
+        tls_files = self.ca_file or self.cert_file or self.key_file
+        if tls_files and not self.tls:
+            raise ValueError(
+                "ENVMON_MQTT__CA_FILE, __CERT_FILE and __KEY_FILE apply to TLS only:"
+                " ENVMON_MQTT_URL must then be mqtts://host:8883"
+            )
+        if self.key_file and not self.cert_file:
+            raise ValueError("ENVMON_MQTT__KEY_FILE needs ENVMON_MQTT__CERT_FILE")
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"ENVMON_MQTT__{name.upper()}: no file {path}")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.url is not None and urlsplit(self.url).scheme == "mqtts"
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The client side of TLS: the broker's certificate verified, host name included."""
+        if not self.tls:
+            return None
+        ctx = ssl.create_default_context(
+            cafile=str(self.ca_file) if self.ca_file is not None else None
+        )
+        if self.cert_file is not None:
+            ctx.load_cert_chain(
+                self.cert_file, self.key_file if self.key_file is not None else None
+            )
+        return ctx
 
     @field_validator("protocol")
     @classmethod
@@ -65,7 +114,7 @@ class MqttSettings(BaseModel):
             raise ConfigError("no broker configured: set ENVMON_MQTT_URL=mqtt://host:1883")
         parts = urlsplit(self.url)
         assert parts.hostname is not None
-        return parts.hostname, parts.port or 1883
+        return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
     def credentials(self) -> tuple[str, str] | None:
         if self.url is None:

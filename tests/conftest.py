@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fixtures.hj212",
     "tests.fixtures.proxy",
     "tests.fixtures.receivers",
+    "tests.fixtures.security",
     "tests.fixtures.grafana",
 ]

@@ -11,7 +11,18 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from envmon.cli import alerts, api, bench, dashboards, hj212, report, rules, run, traffic
+from envmon.cli import (
+    alerts,
+    api,
+    bench,
+    broker,
+    dashboards,
+    hj212,
+    report,
+    rules,
+    run,
+    traffic,
+)
 from envmon.cli._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -42,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_parser(sub)
     dashboards.add_parser(sub)
     hj212.add_parser(sub)
+    broker.add_parser(sub)
     report.add_parser(sub)
     return parser
 

@@ -7,101 +7,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import re
-import shutil
-import socket
-import subprocess
 import threading
-import time
 import warnings
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from envmon.runtime.mosquitto import MosquittoBroker
+from envmon.runtime.ports import EmbeddedError, free_port, wait_for_port
+
+__all__ = ["AmqttBroker", "EmbeddedError", "MosquittoBroker", "free_port", "wait_for_port"]
+
 log = logging.getLogger(__name__)
-
-
-class EmbeddedError(RuntimeError):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(host: str, port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise EmbeddedError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
-
-
-def mosquitto_config(port: int, data_dir: Path) -> str:
-    """The project's Mosquitto configuration with a local port and data directory."""
-    text = resources.files("envmon.runtime").joinpath("mosquitto.conf").read_text("utf-8")
-    text = re.sub(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", text)
-    if os.geteuid() == 0:
-        # Started as root, mosquitto drops to the "mosquitto" user, which cannot write
-        # a private temporary directory: it would silently keep no persistent sessions.
-        text += "\nuser root\n"
-    return re.sub(r"(?m)^persistence_location\s+.*$", f"persistence_location {data_dir}/", text)
-
-
-class MosquittoBroker:
-    """A mosquitto process with the project's configuration; can be stopped and restarted."""
-
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
-        binary = shutil.which("mosquitto") or (
-            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-        )
-        if binary is None:
-            raise EmbeddedError("no mosquitto binary on PATH")
-        self.binary = binary
-        self.data_dir = data_dir
-        self.port = port or free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
-        self.protocol = 5
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(mosquitto_config(self.port, self.data_dir))
-        self._log = (self.data_dir / "mosquitto.log").open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - our own binary and config
-            [self.binary, "-c", str(conf)], stdout=self._log, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_for_port("127.0.0.1", self.port, 10)
-        except EmbeddedError:
-            self.stop()
-            raise EmbeddedError(
-                f"mosquitto did not start; see {self.data_dir / 'mosquitto.log'}"
-            ) from None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-            self._log.close()
 
 
 class AmqttBroker:
@@ -158,12 +78,17 @@ def start_broker(data_dir: Path, *, prefer: str = "auto") -> Broker:
                 raise
         else:
             broker.start()
-            log.info("embedded broker: mosquitto on port %d", broker.port)
+            log.info(
+                "embedded broker: mosquitto on 127.0.0.1:%d, loopback only, anonymous clients"
+                " allowed (embedded mode; deploy/ has the production broker)",
+                broker.port,
+            )
             return broker
     broker = AmqttBroker()
     broker.start()
     log.warning(
-        "embedded broker: amqtt (MQTT 3.1.1) on port %d, as no mosquitto is installed; "
+        "embedded broker: amqtt (MQTT 3.1.1) on 127.0.0.1:%d, loopback only, as no mosquitto"
+        " is installed; "
         "amqtt drops a QoS 1 message not acknowledged within 5 s, so install mosquitto "
         "for anything that must not lose data",
         broker.port,

@@ -172,6 +172,7 @@ class Publisher:
                 keepalive=self._settings.keepalive_s,
                 timeout=self._timeout,
                 max_inflight_messages=INFLIGHT,
+                tls_context=self._settings.tls_context(),
             )
             try:
                 async with client, asyncio.TaskGroup() as tg:

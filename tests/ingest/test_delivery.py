@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from envmon.runtime.embedded import AmqttBroker, MosquittoBroker, free_port
+from ingest.broker import COLLECTOR_USER, SIMULATOR_USER
 from ingest.mqtt import MqttPublisher
 from ingest.settings import Settings
 from tests.fixtures.collectors import CollectorFactory, settled, wait_until
 from tests.fixtures.proxy import TcpProxy, via_proxy
+from tests.fixtures.security import SecuredBroker
 from tests.fixtures.servers import Database, make_settings
 
 pytestmark = [pytest.mark.broker, pytest.mark.database]
@@ -33,6 +35,45 @@ def reading(i: int) -> tuple[str, bytes]:
     return station, json.dumps(body).encode()
 
 
+@pytest.fixture
+def secured(request: pytest.FixtureRequest) -> bool:
+    """Whether the test runs against a broker with accounts and TLS (see SECURED_TOO)."""
+    return bool(getattr(request, "param", False))
+
+
+@pytest.fixture
+def settings(
+    secured: bool, request: pytest.FixtureRequest, database: Database, topic_root: str
+) -> Settings:
+    if not secured:
+        broker: MosquittoBroker = request.getfixturevalue("mosquitto")
+        return make_settings(broker.url, database.schema, topic_root, flavour=database.flavour)
+    sb: SecuredBroker = request.getfixturevalue("secured_broker")
+    return make_settings(
+        "", database.schema, topic_root, flavour=database.flavour, mqtt=sb.mqtt(COLLECTOR_USER)
+    )
+
+
+@pytest.fixture
+def publisher(
+    secured: bool, request: pytest.FixtureRequest, settings: Settings
+) -> Iterator[MqttPublisher]:
+    mqtt = settings.mqtt
+    if secured:  # the collectors' account may not publish: the simulators' may
+        sb: SecuredBroker = request.getfixturevalue("secured_broker")
+        mqtt = mqtt.model_copy(update=sb.mqtt(SIMULATOR_USER))
+    pub = MqttPublisher(mqtt, f"pub-{settings.mqtt.topic_root}")
+    pub.start(attempts=5)
+    yield pub
+    pub.stop()
+
+
+# The delivery guarantees hold with every account authenticated over TLS as in deploy/.
+SECURED_TOO = pytest.mark.parametrize(
+    "secured", [False, True], ids=["plain", "auth-tls"], indirect=True
+)
+
+
 def publish_range(pub: MqttPublisher, root: str, start: int, stop: int) -> None:
     for i in range(start, stop):
         station, payload = reading(i)
@@ -40,6 +81,7 @@ def publish_range(pub: MqttPublisher, root: str, start: int, stop: int) -> None:
     assert pub.wait_confirmed(60)
 
 
+@SECURED_TOO
 def test_valid_rows_stored_and_bad_ones_dead_lettered(
     settings: Settings,
     database: Database,
@@ -67,6 +109,7 @@ def test_valid_rows_stored_and_bad_ones_dead_lettered(
     assert database.scalar("SELECT count(*) FROM dead_letter") == 4
 
 
+@SECURED_TOO
 def test_the_same_message_twice_makes_one_row(
     settings: Settings,
     database: Database,
@@ -83,6 +126,7 @@ def test_the_same_message_twice_makes_one_row(
     assert database.scalar("SELECT count(*) FROM air_reading") == 100
 
 
+@SECURED_TOO
 def test_a_collector_away_gets_everything_queued_on_return(
     settings: Settings,
     database: Database,
@@ -102,6 +146,7 @@ def test_a_collector_away_gets_everything_queued_on_return(
     assert database.scalar("SELECT count(*) FROM air_reading") == 5200
 
 
+@SECURED_TOO
 def test_shared_subscription_splits_the_feed_between_collectors(
     settings: Settings,
     database: Database,
@@ -218,7 +263,7 @@ def test_mqtt_311_persistent_session_on_the_embedded_amqtt_broker(
 
 
 def test_mosquitto_config_of_the_project_is_what_the_fixtures_run(tmp_path: Path) -> None:
-    from envmon.runtime.embedded import mosquitto_config  # noqa: PLC0415
+    from envmon.runtime.mosquitto import mosquitto_config  # noqa: PLC0415
 
     text = mosquitto_config(1234, tmp_path)
     assert "listener 1234 127.0.0.1" in text
