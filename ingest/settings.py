@@ -145,6 +145,10 @@ class IngestSettings(BaseModel):
     # Decoded messages waiting for the writer, at most; the receiver blocks beyond it.
     max_pending: int = Field(default=100_000, ge=1)
     future_tolerance_s: float = 600.0
+    # Live messages older than this (by the collector's clock) are refused as too_old: a
+    # clock reset to 1970 or year 1 is not a reading. Large enough for a logger's buffer
+    # after a long outage and for a year of backfill; raise it to load older history.
+    max_age_days: float = Field(default=400.0, gt=0)
     stats_interval_s: float = 10.0
     # Plain PostgreSQL: how often the collector brings the hourly/daily rollups up to date.
     rollup_interval_s: float = Field(default=30.0, gt=0)

@@ -253,6 +253,7 @@ def _duration(seconds: float) -> str:
 
 def _common(topic: str) -> list[str]:
     tolerance = IngestSettings.model_fields["future_tolerance_s"].default
+    max_age = timedelta(days=IngestSettings.model_fields["max_age_days"].default)
     suffixes = ", ".join(f"`{s}` {u}" for s, u in UNIT_SUFFIXES.items())
     return [
         "## Wire contract",
@@ -269,13 +270,19 @@ def _common(topic: str) -> list[str]:
         f" `{EXAMPLE_TS.isoformat()}`; stored as UTC), `seq` (per-device sequence number,"
         " counting up, so loss and duplicates can be detected).",
         f"- **Units** are named by the field-name suffix: {suffixes}.",
-        "- **Strict**: unknown fields are rejected (`extra=forbid`); optional measures may be"
+        "- **Strict**: unknown fields are rejected (`extra=forbid`); JSON types exactly as"
+        ' documented (`"12.5"` is not a number, `true` is not an integer, `14.0` is not'
+        " a sequence number); a key given twice is rejected; optional measures may be"
         " omitted or sent as `null`; `NaN` and `±Infinity` are rejected; a value outside its"
         " range is physically impossible and rejected.",
         "- **Idempotent**: (device, `ts`) is the key, so resending the same reading is"
-        " harmless: the first message stored for a key wins, later ones are dropped.",
+        " harmless: the first message stored for a key wins, a later identical one is counted"
+        " as a duplicate. A later one with *other* values is not a resend: it is kept as a"
+        " `conflicting_duplicate` dead letter naming each differing field, stored value and"
+        " new one.",
         f"- **Clock**: a `ts` more than {_duration(tolerance)} ahead of the collector's clock"
-        " is rejected.",
+        f" is rejected, and one more than {max_age.days} days behind it"
+        " (`ENVMON_INGEST__MAX_AGE_DAYS`; a clock reset to 1970 is not a reading).",
         "- A rejected message is not retried: it is stored as a dead letter (see below).",
         "",
         *field_table(Payload, ENVELOPE_FIELDS),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ingest.collector.decode import Decoder
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.inbound import Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.registry import Registry, sync_registry
 from ingest.registry.store import device_types
 from ingest.storage.migrate import connect

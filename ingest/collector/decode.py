@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingest.edge import DEAD_KIND, EDGE_FEED, EdgeDeadLetter
-from ingest.feeds import FEEDS, Kind, kind_for
+from ingest.feeds import FEEDS, Kind, Payload, kind_for
 from ingest.reasons import Reason
 from ingest.topics import TopicParts, parse_topic
 
@@ -50,6 +51,32 @@ def payload_time(payload: bytes) -> datetime | None:
     return ts if ts is not None and ts.utcoffset() is not None else None
 
 
+_KEY = re.compile(rb'"\s*:')
+
+
+def repeated_key(payload: bytes, msg: Payload) -> str | None:
+    """A key the JSON object names twice (its last value would win silently), or None.
+
+    The exact check parses the payload again, so it runs only when the payload holds more
+    ``"key":`` marks than the message has keys — never for an ordinary message.
+    """
+    keys = len(msg.model_fields_set) + len(msg.flags or ())
+    if len(_KEY.findall(payload)) <= keys:
+        return None
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for k, _ in items:
+            if k in seen:
+                repeated.append(k)
+            seen.add(k)
+        return dict(items)
+
+    json.loads(payload, object_pairs_hook=pairs)
+    return repeated[0] if repeated else None
+
+
 def classify(exc: ValidationError) -> tuple[Reason, str]:
     """The dead-letter reason of a validation error, most fundamental problem first."""
     errors = exc.errors(include_url=False, include_input=False)
@@ -77,10 +104,12 @@ class Decoder:
         *,
         root: str = "liudong",
         future_tolerance: timedelta = timedelta(minutes=10),
+        max_age: timedelta = timedelta(days=400),
     ) -> None:
         self.device_types = device_types
         self.root = root
         self.future_tolerance = future_tolerance
+        self.max_age = max_age
 
     def decode(  # noqa: PLR0911 - one return per check, in the order they apply
         self, topic: bytes, payload: bytes, received_at: datetime
@@ -125,6 +154,21 @@ class Decoder:
         except ValidationError as exc:
             reason, detail = classify(exc)
             return Rejected(reason, detail, parts.device_id, parts.feed, payload_time(payload))
+        if (repeated := repeated_key(payload, msg)) is not None:
+            return Rejected(
+                Reason.DUPLICATE_KEY,
+                f"the key {repeated!r} appears more than once",
+                parts.device_id,
+                parts.feed,
+            )
+        if received_at - msg.ts > self.max_age:
+            return Rejected(
+                Reason.TOO_OLD,
+                f"ts {msg.ts.isoformat()} is older than {self.max_age.days} days before the"
+                f" collector clock {received_at.isoformat()} (ENVMON_INGEST__MAX_AGE_DAYS)",
+                parts.device_id,
+                parts.feed,
+            )
         if msg.ts - received_at > self.future_tolerance:
             return Rejected(
                 Reason.FUTURE_TIMESTAMP,

@@ -22,8 +22,9 @@ from typing import TypeVar
 
 from ingest.backoff import Backoff
 from ingest.collector.decode import Accepted, Decoder, Rejected
+from ingest.collector.inbound import Inbound
 from ingest.collector.stats import CollectorStats, StatsSnapshot
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.loops import LoopFailedError, LoopGuard, LoopWatch
 from ingest.mqtt import MqttReceiver
 from ingest.reasons import Reason
@@ -117,6 +118,7 @@ class Collector:
             types,
             root=self._settings.mqtt.topic_root,
             future_tolerance=timedelta(seconds=self._cfg.future_tolerance_s),
+            max_age=timedelta(days=self._cfg.max_age_days),
         )
         self._receiver = MqttReceiver(self._settings.mqtt, self._client_id, self._on_message)
         self._receiver.start(

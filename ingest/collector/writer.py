@@ -13,13 +13,14 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import psycopg
 from psycopg import errors, sql
 from psycopg.rows import TupleRow
 
+from ingest.collector.conflicts import conflicts
 from ingest.collector.decode import Accepted, Rejected
+from ingest.collector.inbound import Inbound
 from ingest.feeds import KINDS, Kind
 from ingest.reasons import Reason
 from ingest.storage.errors import is_data_error
@@ -32,18 +33,6 @@ _COPY_TYPES = {"double precision": "float8", "bigint": "int8", "boolean": "bool"
 _ENVELOPE_TYPES = ["text", "timestamptz", "int8", "timestamptz"]
 
 
-@dataclass(slots=True)
-class Inbound:
-    """One message as received, with what the decoder made of it."""
-
-    topic: bytes
-    payload: bytes
-    mid: int
-    qos: int
-    received_at: datetime
-    result: Accepted | Rejected
-
-
 @dataclass
 class BatchOutcome:
     stored: Counter[str] = field(default_factory=Counter)
@@ -51,7 +40,7 @@ class BatchOutcome:
     dead_lettered: Counter[str] = field(default_factory=Counter)
 
 
-def _stage_name(kind: Kind) -> sql.Identifier:
+def stage_name(kind: Kind) -> sql.Identifier:
     return sql.Identifier("pg_temp", f"stage_{kind.table}")
 
 
@@ -92,7 +81,7 @@ class BatchWriter:
                 conn.execute(
                     sql.SQL(
                         "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS"
-                    ).format(_stage_name(kind), sql.Identifier(kind.table))
+                    ).format(stage_name(kind), sql.Identifier(kind.table))
                 )
         self._conn = conn
 
@@ -135,7 +124,7 @@ class BatchWriter:
                 if per_row:
                     stored = self._insert_row_by_row(cur, kind, items, dead)
                 else:
-                    stored = self._insert(cur, kind, items)
+                    stored = self._insert(cur, kind, items, dead)
                 out.stored[kind.feed] += stored
                 out.duplicates[kind.feed] += len(items) - stored - (len(dead) - refused_before)
             if dead:
@@ -149,10 +138,11 @@ class BatchWriter:
         cur: psycopg.Cursor[TupleRow],
         kind: Kind,
         items: list[Inbound],
+        dead: list[tuple[Inbound, Rejected]],
         *,
         clear: bool = False,
     ) -> int:
-        stage = _stage_name(kind)
+        stage = stage_name(kind)
         columns = copy_columns(kind, flags=True)
         with cur.copy(
             sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, columns)
@@ -184,6 +174,8 @@ class BatchWriter:
         if stored:
             stamps = [i.result.ts for i in items if isinstance(i.result, Accepted)]
             record_pending(cur, kind.table, min(stamps), max(stamps))
+        if stored < len(items):
+            dead += conflicts(cur, kind, stage, items)
         if clear:  # several inserts in one transaction (row by row): empty the stage
             cur.execute(sql.SQL("DELETE FROM {}").format(stage))
         return stored
@@ -201,7 +193,7 @@ class BatchWriter:
             assert isinstance(a, Accepted)
             try:
                 with cur.connection.transaction():
-                    stored += self._insert(cur, kind, [item], clear=True)
+                    stored += self._insert(cur, kind, [item], dead, clear=True)
             except errors.Error as exc:
                 if not is_data_error(exc):
                     raise

@@ -16,9 +16,11 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SCHEMA_VERSION = 1
 # The district's local time: calendar days (billing, daily rollups) are days here.
@@ -51,7 +53,8 @@ class Payload(BaseModel):
     ``_pct`` = %, ``_ms`` = m/s, ``_deg`` = degrees).
     """
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    # strict: JSON types exactly as documented ("12.5" is not a number, true not an integer)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
     v: Literal[1] = Field(description="schema version")
     ts: AwareDatetime = Field(description="device time of the sample, ISO 8601 with offset")
@@ -62,6 +65,13 @@ class Payload(BaseModel):
         + ", ".join(f"{k} {v}" for k, v in DATA_FLAGS.items())
         + "); a measure without one is N",
     )
+
+    @field_validator("v", mode="before")
+    @classmethod
+    def _version_is_no_boolean(cls, v: object) -> object:
+        if isinstance(v, bool):  # true == 1 would pass the literal
+            raise PydanticCustomError("version_type", "the schema version is the integer 1")
+        return v
 
     @model_serializer(mode="wrap")
     def _without_empty_flags(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -82,6 +82,25 @@ def test_valid_reading_becomes_a_typed_row() -> None:
             air(ts=(NOW + timedelta(minutes=11)).isoformat()),
             Reason.FUTURE_TIMESTAMP,
         ),
+        # strict JSON types: no string for a number, no boolean for an integer
+        ("liudong/air/air-guantang/reading", air(seq="14"), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(pm25_ugm3="12.5"), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(v=True), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(seq=True), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(seq=14.0), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(pm25_ugm3=True), Reason.SCHEMA),
+        ("liudong/air/air-guantang/reading", air(ts="1970-01-01T00:00:00Z"), Reason.TOO_OLD),
+        ("liudong/air/air-guantang/reading", air(ts="0001-01-01T00:00:00+08:00"), Reason.TOO_OLD),
+        (
+            "liudong/air/air-guantang/reading",
+            air().replace(b'"seq": 7', b'"seq": 7, "pm25_ugm3": 999'),
+            Reason.DUPLICATE_KEY,
+        ),
+        (
+            "liudong/air/air-guantang/reading",
+            air(flags={"pm25_ugm3": "C"}).replace(b'"C"', b'"C", "pm25_ugm3" : "N"'),
+            Reason.DUPLICATE_KEY,
+        ),
     ],
 )
 def test_bad_input_is_rejected_with_its_reason(
@@ -98,9 +117,27 @@ def test_nine_minutes_ahead_is_still_accepted() -> None:
     assert isinstance(r, Accepted)
 
 
-def test_old_data_is_accepted() -> None:
-    r = decode("liudong/air/air-guantang/reading", air(ts="2020-01-01T00:00:00Z"))
+def test_old_data_is_accepted_up_to_the_max_age() -> None:
+    year_ago = (NOW - timedelta(days=365)).isoformat()
+    r = decode("liudong/air/air-guantang/reading", air(ts=year_ago))
     assert isinstance(r, Accepted)
+    strict = Decoder(TYPES, max_age=timedelta(days=30))
+    r = strict.decode(b"liudong/air/air-guantang/reading", air(ts=year_ago), NOW)
+    assert isinstance(r, Rejected)
+    assert r.reason == Reason.TOO_OLD
+    assert "ENVMON_INGEST__MAX_AGE_DAYS" in r.detail
+
+
+def test_a_repeated_key_is_named_and_lookalikes_are_not_repeats() -> None:
+    r = decode(
+        "liudong/air/air-guantang/reading",
+        air().replace(b'"seq": 7', b'"seq": 7, "seq": 8'),
+    )
+    assert isinstance(r, Rejected)
+    assert r.detail == "the key 'seq' appears more than once"
+    # an explicit null and extra spaces: no repeat
+    ok = decode("liudong/air/air-guantang/reading", air(o3_ugm3=None).replace(b" ", b"  "))
+    assert isinstance(ok, Accepted)
 
 
 def test_a_text_with_nul_cannot_reach_the_database() -> None:

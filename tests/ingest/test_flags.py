@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ingest.collector.decode import Accepted, Decoder, Rejected
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.inbound import Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.edge import EdgeDeadLetter, dead_letter_topic
 from ingest.reasons import Reason
 from tests.fixtures.servers import Database

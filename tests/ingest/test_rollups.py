@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingest.collector.decode import Decoder
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.inbound import Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.registry import device_types
 from ingest.storage.maintain import refresh_rollups
 from tests.fixtures.servers import Database

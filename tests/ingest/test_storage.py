@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from ingest.collector.decode import Accepted, Decoder
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.inbound import Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.feeds import KINDS
 from ingest.reasons import Reason
 from ingest.registry import device_types, load_registry, sync_registry
@@ -133,6 +134,29 @@ def test_redelivered_rows_are_counted_as_duplicates_not_stored_twice(
     assert second.duplicates["air"] == 11
     assert database.scalar("SELECT count(*) FROM air_reading") == 50
     assert database.scalar("SELECT sum(seq) FROM air_reading") == sum(range(50))
+
+
+def test_a_conflicting_duplicate_is_dead_lettered_with_both_values(
+    database: Database, writer: BatchWriter
+) -> None:
+    with database.connect() as conn:
+        decoder = Decoder(device_types(conn))
+    topic = "liudong/air/air-guantang/reading"
+    assert writer.write([inbound(decoder, topic, air_payload(m)) for m in range(5)]).stored
+    again = [inbound(decoder, topic, air_payload(m)) for m in range(5)]  # redelivered
+    other = inbound(decoder, topic, air_payload(2, pm25=99.0))  # same time, another value
+    inside = [inbound(decoder, topic, air_payload(9)), inbound(decoder, topic, air_payload(9, 1.5))]
+    out = writer.write([*again, other, *inside])
+    assert (out.stored["air"], out.duplicates["air"], out.dead_lettered["air"]) == (1, 5, 2)
+    with database.connect() as conn:
+        rows = conn.execute(
+            "SELECT reason, detail, payload, device_ts FROM dead_letter ORDER BY id"
+        ).fetchall()
+    assert [r[0] for r in rows] == ["conflicting_duplicate"] * 2
+    assert "pm25_ugm3 stored 30.0, this message 99.0" in rows[0][1]
+    assert rows[0][2] == air_payload(2, pm25=99.0)  # the new value kept whole
+    assert "pm25_ugm3 stored 30.0, this message 1.5" in rows[1][1]
+    assert database.scalar("SELECT pm25_ugm3 FROM air_reading WHERE seq = 2") == 30.0
 
 
 def test_dead_letters_keep_the_raw_bytes_topic_and_reason(

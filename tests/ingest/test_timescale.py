@@ -16,7 +16,8 @@ from psycopg import sql
 
 from envmon.runtime.embedded import embedded_postgres, embedded_timescaledb_available
 from ingest.collector.decode import Decoder
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.inbound import Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.feeds import KINDS
 from ingest.storage import retention, timescale
 from ingest.storage.migrate import MIGRATIONS, MigrationError, connect, migrate

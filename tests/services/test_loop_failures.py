@@ -18,7 +18,8 @@ import pytest
 from psycopg import sql
 
 from ingest.collector.decode import Decoder
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.inbound import Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.loops import LoopFailedError
 from ingest.registry import device_types, load_registry
 from ingest.settings import Settings

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from ingest.collector.decode import Accepted, Decoder
-from ingest.collector.writer import BatchWriter, Inbound
+from ingest.collector.inbound import Inbound
+from ingest.collector.writer import BatchWriter
 from ingest.registry.store import device_types
 from services.api.auth import Principal, audit, require
 from services.api.deps import DbConn, Paging
