@@ -217,6 +217,16 @@ class ApiSettings(BaseModel):
     # A log line per request costs about a third of a small request's time; a reverse
     # proxy in front usually keeps the access log.
     access_log: bool = False
+    # Failed authentications (wrong, revoked or expired keys) per client address and per
+    # key: past auth_failures within auth_window_s, 429 for auth_lockout_s (per process).
+    auth_failures: int = Field(default=10, ge=1)
+    auth_window_s: float = Field(default=60.0, gt=0)
+    auth_lockout_s: float = Field(default=300.0, gt=0)
+    # Event streams (SSE) open at once, per key and in all (per process); more get 429.
+    streams_per_key: int = Field(default=5, ge=1)
+    streams_total: int = Field(default=50, ge=1)
+    # How long a request waits for a pooled database connection before a 503.
+    pool_timeout_s: float = Field(default=5.0, gt=0)
 
 
 class ReportsSettings(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime, timedelta
 
 from envmon.cli._common import Subparsers
 from ingest.settings import ConfigError, Settings
@@ -32,9 +33,13 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_key(settings: Settings, args: argparse.Namespace) -> int:
     from services.api import create_key  # noqa: PLC0415
 
+    expires = None
+    if args.expires_days > 0:
+        expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=args.expires_days)
     with connect(_url(settings), settings.database.schema_name) as conn:
-        key = create_key(conn, args.name, args.role)
-    print(f"API key for {args.name} ({args.role}) — shown once, keep it:")
+        key = create_key(conn, args.name, args.role, expires)
+    until = f"valid until {expires.isoformat()}" if expires else "valid until revoked"
+    print(f"API key for {args.name} ({args.role}), {until} — shown once, keep it:")
     print(key)
     return 0
 
@@ -49,4 +54,11 @@ def add_parser(sub: Subparsers) -> None:
     k = api.add_parser("key", help="make an API key (printed once; only its hash is stored)")
     k.add_argument("--name", required=True, help="who holds it (recorded in the audit trail)")
     k.add_argument("--role", required=True, choices=("viewer", "operator", "admin"))
+    k.add_argument(
+        "--expires-days",
+        type=int,
+        default=365,
+        metavar="N",
+        help="the key is refused after N days (default 365; 0: valid until revoked)",
+    )
     k.set_defaults(func=cmd_key)

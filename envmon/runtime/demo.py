@@ -84,12 +84,21 @@ class DataClock:
     simulators and the HJ 212 loggers (``apart``) are paced apart and may lag each other
     by seconds of wall time under load: the clock is the newest time of the one behind,
     so that neither path's devices look silent because the other ran ahead.
+
+    A device cannot push it ahead: a time past the simulated clock (``bound``) — which the
+    collector accepts, as it lies within its tolerance of the real clock — is not counted,
+    so one future-dated message cannot make the whole district look silent.
     """
 
     def __init__(
-        self, db_url: str, schema: str, start: datetime, apart: frozenset[str] = frozenset()
+        self,
+        db_url: str,
+        schema: str,
+        bound: SimClock,
+        apart: frozenset[str] = frozenset(),
     ) -> None:
-        self._url, self._schema, self._last = db_url, schema, start
+        self._url, self._schema, self._bound = db_url, schema, bound
+        self._last = bound.start
         self._apart = sorted(apart)
         self._conn: psycopg.Connection[TupleRow] | None = None
 
@@ -99,8 +108,9 @@ class DataClock:
                 self._conn = connect(self._url, self._schema, autocommit=True)
             row = self._conn.execute(
                 "SELECT max(ts) FILTER (WHERE device_id <> ALL(%(a)s)),"
-                " max(ts) FILTER (WHERE device_id = ANY(%(a)s)) FROM device_latest",
-                {"a": self._apart},
+                " max(ts) FILTER (WHERE device_id = ANY(%(a)s))"
+                " FROM device_latest WHERE ts <= %(now)s",
+                {"a": self._apart, "now": self._bound.now()},
             ).fetchone()
         except psycopg.OperationalError:
             return self._last
@@ -199,7 +209,7 @@ def run_demo(
     start = start_for(duration_s, options.speed, end)
     clock = SimClock(start, options.speed)
     data_clock = DataClock(
-        runtime.db_url, settings.database.schema_name, start, hj212_devices(registry)
+        runtime.db_url, settings.database.schema_name, clock, hj212_devices(registry)
     )
     rules = RuleService(settings, runtime.db_url, registry, clock=data_clock, watch=watch)
     rules.start()
@@ -280,7 +290,7 @@ def run_forever(
     window = (start, now) if options.speed > 1 else (now, now + timedelta(hours=1))
     clock = SimClock(start, options.speed)
     data_clock = DataClock(
-        runtime.db_url, settings.database.schema_name, start, hj212_devices(runtime.registry)
+        runtime.db_url, settings.database.schema_name, clock, hj212_devices(runtime.registry)
     )
     rules = RuleService(settings, runtime.db_url, runtime.registry, clock=data_clock, watch=watch)
     reports = start_report_schedule(settings, runtime.db_url, runtime.registry, rules)

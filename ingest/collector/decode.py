@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,10 +78,16 @@ def repeated_key(payload: bytes, msg: Payload) -> str | None:
     return repeated[0] if repeated else None
 
 
+def _non_finite(value: object) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 def classify(exc: ValidationError) -> tuple[Reason, str]:
     """The dead-letter reason of a validation error, most fundamental problem first."""
-    errors = exc.errors(include_url=False, include_input=False)
+    errors = exc.errors(include_url=False)
     types = {e["type"] for e in errors}
+    if any(_non_finite(e.get("input")) for e in errors):
+        types.add("finite_number")  # NaN in an integer field fails as a type error
     if types & _NOT_AN_OBJECT:
         reason = Reason.INVALID_JSON
     elif "finite_number" in types:

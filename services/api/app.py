@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from psycopg_pool import ConnectionPool
 
 from ingest.registry.model import Registry
 from ingest.settings import Settings
 from services.api import problems
+from services.api.limits import AuthThrottle, StreamSlots
 from services.api.routes import (
     alerts,
     dead_letters,
@@ -54,7 +56,7 @@ def create_app(
         finally:
             pool.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc from the package, not from a CDN
         title="Liudong environmental monitoring API",
         version="1",
         description=(
@@ -65,6 +67,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    api = settings.api
+    app.state.auth_throttle = AuthThrottle(api.auth_failures, api.auth_window_s, api.auth_lockout_s)
+    app.state.stream_slots = StreamSlots(api.streams_per_key, api.streams_total)
     app.state.db_url = db_url
     app.state.registry = registry_
     app.state.rules = list(rules_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -14,10 +15,18 @@ from pydantic import BaseModel
 MAX_PAGE = 500
 
 
+@contextlib.contextmanager
+def pooled(request: Request) -> Iterator[psycopg.Connection[TupleRow]]:
+    """A pooled connection; waiting longer than ``ENVMON_API__POOL_TIMEOUT_S`` for one
+    raises ``PoolTimeout`` (answered 503)."""
+    pool: ConnectionPool[psycopg.Connection[TupleRow]] = request.app.state.pool
+    with pool.connection(timeout=request.app.state.settings.api.pool_timeout_s) as conn:
+        yield conn
+
+
 def connection(request: Request) -> Iterator[psycopg.Connection[TupleRow]]:
     """One pooled connection per request (autocommit; writes use explicit transactions)."""
-    pool: ConnectionPool[psycopg.Connection[TupleRow]] = request.app.state.pool
-    with pool.connection(timeout=5.0) as conn:
+    with pooled(request) as conn:
         yield conn
 
 

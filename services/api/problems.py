@@ -8,6 +8,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,6 +21,7 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     422: "Invalid request",
+    429: "Too many requests",
     500: "Internal error",
     503: "Unavailable",
 }
@@ -44,17 +46,25 @@ class Problem(BaseModel):
 class ApiError(Exception):
     """A domain error with its HTTP status (raised by routes, rendered as a problem)."""
 
-    def __init__(self, status: int, detail: str) -> None:
-        self.status, self.detail = status, detail
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        self.status, self.detail, self.headers = status, detail, headers
         super().__init__(detail)
 
 
-def problem(status: int, detail: str | None, request: Request, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str | None,
+    request: Request,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = Problem(
         title=TITLES.get(status, "Error"), status=status, detail=detail,
         instance=request.url.path, **extra,
     )  # fmt: skip
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=MEDIA_TYPE,
         headers=headers,
@@ -69,7 +79,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return problem(exc.status, exc.detail, request)
+        return problem(exc.status, exc.detail, request, exc.headers)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -87,6 +97,15 @@ def install(app: FastAPI) -> None:
             422, f"a value of the request is not acceptable: {type(exc).__name__}", request
         )
 
+    async def on_pool_timeout(request: Request, _exc: Exception) -> JSONResponse:
+        return problem(
+            503,
+            "the server is busy: no database connection came free in time; try again",
+            request,
+            {"Retry-After": "1"},
+        )
+
+    app.add_exception_handler(PoolTimeout, on_pool_timeout)
     app.add_exception_handler(psycopg.DataError, on_data_error)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http)
@@ -95,5 +114,5 @@ def install(app: FastAPI) -> None:
 
 # Documented on every route that can produce them.
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {MEDIA_TYPE: {}}} for code in (401, 403, 404, 422)
+    code: {"model": Problem, "content": {MEDIA_TYPE: {}}} for code in (401, 403, 404, 422, 429, 503)
 }

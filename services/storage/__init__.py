@@ -11,6 +11,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     sql_migration(
         "services.storage", 105, "rule_engine_generation", "0105_rule_engine_generation.sql"
     ),
+    sql_migration("services.storage", 106, "api_key_expiry", "0106_api_key_expiry.sql"),
 )
 
 __all__ = ["MIGRATIONS"]

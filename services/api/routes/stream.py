@@ -3,29 +3,33 @@
 Both poll the database once a second (alerts by ``alert_event`` id, readings by
 ``device_latest``), so every API process serves them without a broker connection. A
 client that reconnects with ``Last-Event-ID`` resumes after the last alert event it saw.
+A stream holds a database connection only while it polls, and the streams open at once
+are limited per key and in all (``ENVMON_API__STREAMS_PER_KEY``/``__STREAMS_TOTAL``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from psycopg_pool import ConnectionPool
 
 from ingest.feeds import FEEDS, FeedName
-from services.api.auth import require
-from services.api.problems import RESPONSES
+from services.api.auth import Principal, audit, client_address, require_briefly
+from services.api.deps import pooled
+from services.api.limits import StreamSlots
+from services.api.problems import RESPONSES, ApiError
 from services.api.readings import reading
 
-router = APIRouter(
-    prefix="/api/v1/stream", tags=["live"], responses=RESPONSES,
-    dependencies=[Depends(require("viewer"))],
-)  # fmt: skip
+router = APIRouter(prefix="/api/v1/stream", tags=["live"], responses=RESPONSES)
+Viewer = Annotated[Principal, Depends(require_briefly("viewer"))]
 POLL_S = 1.0
 KEEPALIVE_S = 15.0
 SSE: dict[int | str, dict[str, Any]] = {
@@ -38,21 +42,47 @@ def _event(kind: str, data: dict[str, Any], event_id: int | None = None) -> str:
     return f"{head}event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
 
-def _poll(pool: ConnectionPool, step: Any, max_events: int | None, seconds: float) -> Iterator[str]:
+def _slot(request: Request, who: Principal) -> str:
+    """Take one of the stream slots for the caller's key (or address), or refuse (429)."""
+    holder = f"key:{who.name}" if who.name is not None else f"address:{client_address(request)}"
+    slots: StreamSlots = request.app.state.stream_slots
+    refused = slots.acquire(holder)
+    if refused is not None:
+        with pooled(request) as conn:
+            audit(conn, who, request, 429, after={"reason": refused})
+        raise ApiError(429, f"{refused}; close one or try later", {"Retry-After": "10"})
+    return holder
+
+
+async def _poll(
+    request: Request, holder: str, step: Any, max_events: int | None, seconds: float
+) -> AsyncIterator[str]:
+    """Poll with ``step`` once a second until the time or the events run out. Async, so
+    that a client going away cancels it at once and its slot is given back."""
+    pool: ConnectionPool = request.app.state.pool
+    slots: StreamSlots = request.app.state.stream_slots
+    timeout = request.app.state.settings.api.pool_timeout_s
+
+    def once() -> list[str]:
+        with pool.connection(timeout=timeout) as conn:  # held only while polling
+            events: list[str] = step(conn)
+            return events
+
     sent, deadline, quiet_since = 0, time.monotonic() + seconds, time.monotonic()
-    while time.monotonic() < deadline:
-        with pool.connection(timeout=5.0) as conn:
-            events = step(conn)
-        for text in events:
-            yield text
-            sent += 1
-            quiet_since = time.monotonic()
-            if max_events is not None and sent >= max_events:
-                return
-        if time.monotonic() - quiet_since >= KEEPALIVE_S:
-            yield ": keep-alive\n\n"
-            quiet_since = time.monotonic()
-        time.sleep(POLL_S)
+    try:
+        while time.monotonic() < deadline:
+            for text in await run_in_threadpool(once):
+                yield text
+                sent += 1
+                quiet_since = time.monotonic()
+                if max_events is not None and sent >= max_events:
+                    return
+            if time.monotonic() - quiet_since >= KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                quiet_since = time.monotonic()
+            await asyncio.sleep(POLL_S)
+    finally:
+        slots.release(holder)
 
 
 Seconds = Annotated[float, Query(gt=0, le=86_400, description="end the stream after this")]
@@ -62,14 +92,14 @@ MaxEvents = Annotated[int | None, Query(ge=1, le=100_000, description="end after
 @router.get("/alerts", response_class=StreamingResponse, responses=SSE)
 def stream_alerts(
     request: Request,
+    who: Viewer,
     last_event_id: Annotated[int | None, Header(ge=0)] = None,
     max_events: MaxEvents = None,
     seconds: Seconds = 3600,
 ) -> StreamingResponse:
     """Every alert transition (pending, firing, acknowledged, resolved, discarded) as it is
     recorded; ``id`` is the transition's id."""
-    pool = request.app.state.pool
-    with pool.connection() as conn:
+    with pooled(request) as conn:
         row = conn.execute("SELECT coalesce(max(id), 0) FROM alert_event").fetchone()
     cursor = [last_event_id if last_event_id is not None else int(row[0]) if row else 0]
 
@@ -87,20 +117,20 @@ def stream_alerts(
         return out
 
     return StreamingResponse(
-        _poll(pool, step, max_events, seconds), media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
+        _poll(request, _slot(request, who), step, max_events, seconds),
+        media_type="text/event-stream", headers={"Cache-Control": "no-cache"},
     )  # fmt: skip
 
 
 @router.get("/readings", response_class=StreamingResponse, responses=SSE)
 def stream_readings(
     request: Request,
+    who: Viewer,
     feed: FeedName,
     max_events: MaxEvents = None,
     seconds: Seconds = 3600,
 ) -> StreamingResponse:
     """The newest reading of each device of ``feed`` whenever it changes."""
-    pool = request.app.state.pool
     tables = {k.table: k for k in FEEDS[feed].kinds}
 
     def latest(conn: Any) -> list[tuple[str, str, datetime]]:
@@ -110,7 +140,7 @@ def stream_readings(
         ).fetchall()
         return rows
 
-    with pool.connection() as conn:  # the stream carries what changes after it opens
+    with pooled(request) as conn:  # the stream carries what changes after it opens
         seen = {(t, d): ts for t, d, ts in latest(conn)}
 
     def step(conn: Any) -> list[str]:
@@ -130,6 +160,6 @@ def stream_readings(
         return out
 
     return StreamingResponse(
-        _poll(pool, step, max_events, seconds), media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
+        _poll(request, _slot(request, who), step, max_events, seconds),
+        media_type="text/event-stream", headers={"Cache-Control": "no-cache"},
     )  # fmt: skip
