@@ -7,9 +7,10 @@ used settings also have flat names: ``ENVMON_DATABASE_URL`` and ``ENVMON_MQTT_UR
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.production import production_problems
 from ingest.secrets import mask_url
 
 log = logging.getLogger(__name__)
@@ -71,12 +73,9 @@ class MqttSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check_tls(self) -> MqttSettings:
-        tls_files = self.ca_file or self.cert_file or self.key_file
-        if tls_files and not self.tls:
-            raise ValueError(
-                "ENVMON_MQTT__CA_FILE, __CERT_FILE and __KEY_FILE apply to TLS only:"
-                " ENVMON_MQTT_URL must then be mqtts://host:8883"
-            )
+        # without a URL here it may come from the flat ENVMON_MQTT_URL: Settings checks then
+        if self.url is not None:
+            self.check_tls_files()
         if self.key_file and not self.cert_file:
             raise ValueError("ENVMON_MQTT__KEY_FILE needs ENVMON_MQTT__CERT_FILE")
         for name in ("ca_file", "cert_file", "key_file"):
@@ -84,6 +83,13 @@ class MqttSettings(BaseModel):
             if path is not None and not path.is_file():
                 raise ValueError(f"ENVMON_MQTT__{name.upper()}: no file {path}")
         return self
+
+    def check_tls_files(self) -> None:
+        if (self.ca_file or self.cert_file or self.key_file) and not self.tls:
+            raise ValueError(
+                "ENVMON_MQTT__CA_FILE, __CERT_FILE and __KEY_FILE apply to TLS only:"
+                " ENVMON_MQTT_URL must then be mqtts://host:8883"
+            )
 
     @property
     def tls(self) -> bool:
@@ -256,15 +262,20 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     grafana: GrafanaSettings = GrafanaSettings()
     reports: ReportsSettings = ReportsSettings()
+    # production: no embedded servers, no anonymous broker access, no placeholder secrets
+    environment: Literal["development", "production"] = "development"
     # Flat aliases for the two settings everyone sets.
     database_url: SecretStr | None = None
     mqtt_url: str | None = None
 
-    def model_post_init(self, _context: Any, /) -> None:
+    @model_validator(mode="after")
+    def _flat_aliases(self) -> Settings:
         if self.database_url is not None and self.database.url is None:
             self.database.url = self.database_url
         if self.mqtt_url is not None and self.mqtt.url is None:
             self.mqtt.url = MqttSettings._check_url(self.mqtt_url)
+        self.mqtt.check_tls_files()
+        return self
 
     def describe(self) -> dict[str, Any]:
         """The resolved configuration with secrets masked, for the start-up log."""
@@ -278,13 +289,32 @@ class Settings(BaseSettings):
         return data
 
 
+def _production_problems(s: Settings) -> list[str]:
+    db = s.database.url.get_secret_value() if s.database.url is not None else None
+    token = s.grafana.token.get_secret_value() if s.grafana.token is not None else None
+    return production_problems(db, s.mqtt.url, token)
+
+
 def load_settings() -> Settings:
-    """Read settings from the environment; a bad value raises ConfigError naming it."""
+    """Read settings from the environment (and, with ``ENVMON_SECRETS_DIR``, from files
+    named like the variables in lower case, e.g. Docker secrets ``envmon_database_url``);
+    a bad value raises ConfigError naming it."""
+    secrets_dir = os.environ.get("ENVMON_SECRETS_DIR") or None
+    if secrets_dir is not None and not Path(secrets_dir).is_dir():
+        raise ConfigError(f"ENVMON_SECRETS_DIR: no directory {secrets_dir}")
     try:
-        return Settings()
+        settings = Settings(_secrets_dir=secrets_dir)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = "ENVMON_" + "__".join(str(p).upper() for p in err["loc"])
-            lines.append(f"{name}: {err['msg']}")
+            if err["loc"]:
+                name = "ENVMON_" + "__".join(str(p).upper() for p in err["loc"])
+                lines.append(f"{name}: {err['msg']}")
+            else:  # a check across sections: its message names the variables
+                lines.append(str(err["msg"]).removeprefix("Value error, "))
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    if settings.environment == "production" and (problems := _production_problems(settings)):
+        raise ConfigError(
+            "refused in production (ENVMON_ENVIRONMENT=production):\n  " + "\n  ".join(problems)
+        )
+    return settings

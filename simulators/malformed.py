@@ -29,6 +29,7 @@ from simulators.message import Message
 
 SHIFT = timedelta(microseconds=500)
 FUTURE = timedelta(hours=1)
+CLOCK_RESET = datetime(1970, 1, 1, tzinfo=UTC)
 ENVELOPE = ("v", "ts", "seq")
 # Values outside the physically possible range of the field (ingest's Measure bounds).
 IMPOSSIBLE: dict[str, float] = {
@@ -156,11 +157,15 @@ class MalformedInjector:
         return m.topic, payload
 
     def _schema(self, m: Message, _p: TopicParts, obj: Obj, ts: datetime) -> Out:
-        variant = self._pick(m, "variant", ("missing", "type", "version", "extra", "naive"))
+        variant = self._pick(
+            m, "variant", ("missing", "type", "digits", "version", "extra", "naive")
+        )
         if variant == "missing":
             del obj["seq"]
         elif variant == "type":
             obj["seq"] = "seven"
+        elif variant == "digits":  # a number in a string: the contract is strict
+            obj["seq"] = str(obj["seq"])
         elif variant == "version":
             obj["v"] = 2
         elif variant == "extra":
@@ -199,6 +204,16 @@ class MalformedInjector:
         obj["ts"] = (max(m.ts, self._now()) + FUTURE).isoformat()
         return m.topic, _dump(obj)
 
+    def _too_old(self, m: Message, _p: TopicParts, obj: Obj, _ts: datetime) -> Out:
+        # a real-time clock reset to 1970 (the time of day kept, as such clocks do)
+        obj["ts"] = (CLOCK_RESET + timedelta(seconds=m.ts.timestamp() % 86_400)).isoformat()
+        return m.topic, _dump(obj)
+
+    def _duplicate_key(self, m: Message, _p: TopicParts, obj: Obj, ts: datetime) -> Out:
+        obj["ts"] = (ts + SHIFT).isoformat()
+        payload = _dump(obj)
+        return m.topic, b'{"seq": 0, ' + payload[1:]  # its own seq again, further on
+
     def _bad_topic(self, m: Message, p: TopicParts, obj: Obj, _ts: datetime) -> Out:
         feed, device, kind = p
         variant = self._pick(m, "variant", ("feed", "kind", "device"))
@@ -217,8 +232,9 @@ def _is_number(v: object) -> bool:
 
 
 Handler = Callable[[MalformedInjector, Message, TopicParts, Obj, datetime], Out]
-# Every reason a device's message can earn. ``db_rejected`` is not here: it is for rows
-# valid to the contract that the database refuses, which no payload can provoke.
+# Every reason a device's message can earn on its own. Not here: ``db_rejected``, for rows
+# valid to the contract that the database refuses, which no payload can provoke, and
+# ``conflicting_duplicate``, which only a row already stored can make of a payload.
 _HANDLERS: dict[Reason, Handler] = {
     Reason.BAD_TOPIC: MalformedInjector._bad_topic,
     Reason.INVALID_JSON: MalformedInjector._invalid_json,
@@ -228,5 +244,7 @@ _HANDLERS: dict[Reason, Handler] = {
     Reason.UNKNOWN_DEVICE: MalformedInjector._unknown_device,
     Reason.WRONG_KIND: MalformedInjector._wrong_kind,
     Reason.FUTURE_TIMESTAMP: MalformedInjector._future_timestamp,
+    Reason.TOO_OLD: MalformedInjector._too_old,
+    Reason.DUPLICATE_KEY: MalformedInjector._duplicate_key,
 }
 INJECTED_REASONS: tuple[Reason, ...] = tuple(_HANDLERS)

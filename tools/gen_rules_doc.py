@@ -76,6 +76,10 @@ def _condition(rule: RuleBase) -> str:
         return f"flow +{_fmt(getattr(rule, 'flow_rise_pct'))} % and pressure −{_fmt(getattr(rule, 'pressure_drop_pct'))} % vs previous {_duration(getattr(rule, 'baseline'))}"  # noqa: B009, E501
     if kind == "leak_flag":
         return "logger leak flag"
+    if kind == "seq_gap":
+        gap: Condition = getattr(rule, "condition")  # noqa: B009
+        assert gap.threshold is not None
+        return f"messages missing by seq {gap.op} {_fmt(gap.threshold)}"
     if kind == "dead_letter":
         reasons = ", ".join(getattr(rule, "reasons"))  # noqa: B009
         refusals: Condition = getattr(rule, "condition")  # noqa: B009

@@ -11,6 +11,8 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+import psycopg
+
 from envmon.cli import (
     alerts,
     api,
@@ -71,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (BrokerUnavailableError, EmbeddedError) as exc:
         print(f"envmon: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except psycopg.errors.InsufficientPrivilege as exc:
+        print(
+            f"envmon: the database refused ({exc.diag.message_primary}): grant the user of"
+            " ENVMON_DATABASE_URL what the migrations need (CREATE on the database or the"
+            " schema), or run `envmon migrate` once as the schema's owner",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     except LoopFailedError as exc:  # its traceback is already logged
         print(f"envmon: {exc}", file=sys.stderr)

@@ -38,6 +38,12 @@ def cmd_district(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_broker_crash(_settings: Settings, args: argparse.Namespace) -> int:
+    from envmon.bench.broker_crash import main  # noqa: PLC0415
+
+    return main(args.seconds, args.runs)
+
+
 def cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
     from envmon.bench.rules import bench_rules  # noqa: PLC0415
 
@@ -81,6 +87,13 @@ def add_parser(sub: Subparsers) -> None:
     )  # fmt: skip
     _add_storage(b)
     b.set_defaults(func=cmd_ingest)
+    c = bench.add_parser(
+        "broker-crash",
+        help="acknowledged messages a SIGKILL of Mosquitto loses, per persistence setting",
+    )
+    c.add_argument("--seconds", type=positive, default=10.0, help="publishing before the kill")
+    c.add_argument("--runs", type=int, default=3, help="runs per setting (medians)")
+    c.set_defaults(func=cmd_broker_crash)
     h = bench.add_parser(
         "hj212", help="HJ 212 loggers → gateway process → broker → collector → database"
     )

@@ -33,8 +33,11 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         servers(settings, Path(tmp)) as runtime,
     ):
         progress = ProgressLine(sys.stderr)
-        result = run_demo(runtime, args.duration, run_options(args), progress.update)
-        progress.done()
+        with progress.logging_above():
+            try:
+                result = run_demo(runtime, args.duration, run_options(args), progress)
+            finally:
+                progress.done()
     print(json.dumps(result, ensure_ascii=False))
     return EXIT_LOOP_FAILED if "failed" in result else 0
 
@@ -64,8 +67,11 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         )
         print("simulating the whole district; Ctrl-C to stop")
         progress = ProgressLine(sys.stdout)
-        result = run_forever(runtime, run_options(args), stop, progress.update)
-        progress.done()
+        with progress.logging_above():
+            try:
+                result = run_forever(runtime, run_options(args), stop, progress)
+            finally:
+                progress.done()
     print(json.dumps(result, ensure_ascii=False))
     return EXIT_LOOP_FAILED if "failed" in result else 0
 

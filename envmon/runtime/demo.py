@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +15,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
+from envmon.runtime.alert_feed import AlertFeed
 from envmon.runtime.hj212 import Hj212Run, hj212_devices, start_hj212
+from envmon.runtime.progress import ProgressLine
 from envmon.runtime.reports import start_report_schedule
 from envmon.runtime.servers import Runtime
 from ingest.collector.service import Collector
@@ -124,12 +126,13 @@ class DataClock:
             self._conn.close()
 
 
-def fired_alerts(db_url: str, schema: str) -> dict[str, int]:
-    """How many alerts each rule fired."""
+def fired_alerts(db_url: str, schema: str, first_id: int = 0) -> dict[str, int]:
+    """How many alerts each rule fired (of this run: from alert ``first_id`` on)."""
     with connect(db_url, schema) as conn:
         rows = conn.execute(
-            "SELECT rule_id, count(*) FROM alert WHERE fired_at IS NOT NULL"
-            " GROUP BY rule_id ORDER BY rule_id"
+            "SELECT rule_id, count(*) FROM alert WHERE fired_at IS NOT NULL AND id >= %s"
+            " GROUP BY rule_id ORDER BY rule_id",
+            (first_id,),
         ).fetchall()
     return {str(r): int(n) for r, n in rows}
 
@@ -185,7 +188,7 @@ def run_demo(
     runtime: Runtime,
     duration_s: float,
     options: RunOptions,
-    on_progress: Callable[[DriveStats, StatsSnapshot], None] | None = None,
+    progress: ProgressLine | None = None,
 ) -> dict[str, Any]:
     """A bounded run ending by itself; returns the counts of what went where."""
     settings = runtime.settings
@@ -202,6 +205,9 @@ def run_demo(
     collector.start(broker_attempts=5)
     if not collector.wait_connected(30):
         raise SystemExit("the collector could not subscribe to the broker within 30 s")
+    feed = AlertFeed(runtime.db_url, settings.database.schema_name)
+    if progress is not None:
+        progress.watch(collector, feed)
     publisher = MqttPublisher(settings.mqtt, f"{client_id}-sim")
     publisher.start(attempts=5)
     now = datetime.now(UTC)
@@ -238,7 +244,7 @@ def run_demo(
         clock=clock,
         stop=stop,
         stats=stats,
-        on_progress=(lambda d: on_progress(d, collector.snapshot())) if on_progress else None,
+        on_progress=(lambda d: progress.update(d, collector.snapshot())) if progress else None,
     )
     if not publisher.wait_confirmed(SETTLE_TIMEOUT_S):
         log.error("the broker did not confirm %d publishes", publisher.backlog())
@@ -256,15 +262,23 @@ def run_demo(
     if not watch.failed.is_set():
         rules.catch_up()  # windows closed by the last data
     data_clock.close()
-    return _result(stats, snap, runtime, watch, hj212)
+    feed.close()
+    return _result(stats, snap, runtime, watch, hj212, feed.first_alert)
 
 
-def _result(
-    drove: DriveStats, snap: StatsSnapshot, runtime: Runtime, watch: LoopWatch, hj212: Hj212Run
+def _result(  # noqa: PLR0917 - the parts of one summary
+    drove: DriveStats,
+    snap: StatsSnapshot,
+    runtime: Runtime,
+    watch: LoopWatch,
+    hj212: Hj212Run,
+    first_alert: int,
 ) -> dict[str, Any]:
-    """The summary, with the loop that failed for good (the command then exits non-zero)."""
+    """The summary, with the loop that failed for good (the command then exits non-zero);
+    the alerts are this run's."""
     result = summarise(drove, snap, runtime, hj212)
-    result["alerts"] = fired_alerts(runtime.db_url, runtime.settings.database.schema_name)
+    schema = runtime.settings.database.schema_name
+    result["alerts"] = fired_alerts(runtime.db_url, schema, first_alert)
     if watch.error is not None:
         result["failed"] = str(watch.error)
     return result
@@ -274,7 +288,7 @@ def run_forever(
     runtime: Runtime,
     options: RunOptions,
     stop: threading.Event,
-    on_progress: Callable[[DriveStats, StatsSnapshot], None],
+    progress: ProgressLine,
 ) -> dict[str, Any]:
     """``envmon up``: collector and simulators until ``stop`` is set."""
     settings = runtime.settings
@@ -282,6 +296,8 @@ def run_forever(
     watch.wake(stop)  # a loop that fails for good stops the run
     collector = Collector(settings, runtime.db_url, watch=watch)
     collector.start()
+    feed = AlertFeed(runtime.db_url, settings.database.schema_name)
+    progress.watch(collector, feed)
     publisher = MqttPublisher(settings.mqtt, f"{settings.mqtt.client_id}-sim")
     publisher.start()
     now = datetime.now(UTC)
@@ -319,7 +335,7 @@ def run_forever(
             clock=clock,
             stop=stop,
             stats=stats,
-            on_progress=lambda d: on_progress(d, collector.snapshot()),
+            on_progress=lambda d: progress.update(d, collector.snapshot()),
         )
         t += chunk
     hj212.stop(timeout=15)
@@ -329,4 +345,5 @@ def run_forever(
     reports.stop()
     rules.stop()
     data_clock.close()
-    return _result(stats, snap, runtime, watch, hj212)
+    feed.close()
+    return _result(stats, snap, runtime, watch, hj212, feed.first_alert)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -51,8 +52,10 @@ def mosquitto_config(
     data_dir: Path,
     security: BrokerSecurity | None = None,
     tls_port: int | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> str:
-    """The project's Mosquitto configuration on 127.0.0.1 with local ports and paths."""
+    """The project's Mosquitto configuration on 127.0.0.1 with local ports and paths
+    (and ``overrides``: directive → value, replacing the file's or added)."""
     text = resources.files("envmon.runtime").joinpath("mosquitto.conf").read_text("utf-8")
     tls = security.tls if security else None
     subst: dict[str, str | None] = {
@@ -69,6 +72,7 @@ def mosquitto_config(
         "plugin": f"plugin {dynsec_plugin()}" if security else None,
         "plugin_opt_config_file": f"plugin_opt_config_file {security.dynsec}" if security else None,
         "persistence_location": f"persistence_location {data_dir}/",
+        **{k: f"{k} {v}" for k, v in (overrides or {}).items()},
     }
     out = []
     for line in text.splitlines():
@@ -78,6 +82,8 @@ def mosquitto_config(
                 out.append(new)
         else:
             out.append(line)
+    present = {line.partition(" ")[0] for line in text.splitlines()}
+    out += [f"{k} {v}" for k, v in (overrides or {}).items() if k not in present]
     if os.geteuid() == 0:
         # Started as root, mosquitto drops to the "mosquitto" user, which cannot write
         # a private temporary directory: it would silently keep no persistent sessions.
@@ -89,7 +95,11 @@ class MosquittoBroker:
     """A mosquitto process with the project's configuration; can be stopped and restarted."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, security: BrokerSecurity | None = None
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        security: BrokerSecurity | None = None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         binary = shutil.which("mosquitto") or (
             "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
@@ -99,6 +109,7 @@ class MosquittoBroker:
         self.binary = binary
         self.data_dir = data_dir
         self.security = security
+        self.overrides = dict(overrides or {})
         self.port = port or free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self.tls_port = free_port() if security and security.tls else None
@@ -114,7 +125,9 @@ class MosquittoBroker:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(mosquitto_config(self.port, self.data_dir, self.security, self.tls_port))
+        conf.write_text(
+            mosquitto_config(self.port, self.data_dir, self.security, self.tls_port, self.overrides)
+        )
         self._log = (self.data_dir / "mosquitto.log").open("ab")
         self._proc = subprocess.Popen(  # noqa: S603 - our own binary and config
             [self.binary, "-c", str(conf)], stdout=self._log, stderr=subprocess.STDOUT
@@ -132,6 +145,14 @@ class MosquittoBroker:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: nothing is saved (start() starts it again on its data)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+            self._log.close()
 
     def stop(self) -> None:
         if self._proc is not None:

@@ -20,6 +20,7 @@ from psycopg.rows import TupleRow
 
 from ingest.collector.conflicts import conflicts
 from ingest.collector.decode import Accepted, Rejected
+from ingest.collector.gaps import count_recovered, record_gaps
 from ingest.collector.inbound import Inbound
 from ingest.feeds import KINDS, Kind
 from ingest.reasons import Reason
@@ -38,6 +39,7 @@ class BatchOutcome:
     stored: Counter[str] = field(default_factory=Counter)
     duplicates: Counter[str] = field(default_factory=Counter)
     dead_lettered: Counter[str] = field(default_factory=Counter)
+    missing: Counter[str] = field(default_factory=Counter)  # found by seq gaps, per feed
 
 
 def stage_name(kind: Kind) -> sql.Identifier:
@@ -122,9 +124,9 @@ class BatchWriter:
             for kind, items in by_kind.items():
                 refused_before = len(dead)
                 if per_row:
-                    stored = self._insert_row_by_row(cur, kind, items, dead)
+                    stored = self._insert_row_by_row(cur, kind, items, dead, out.missing)
                 else:
-                    stored = self._insert(cur, kind, items, dead)
+                    stored = self._insert(cur, kind, items, dead, out.missing)
                 out.stored[kind.feed] += stored
                 out.duplicates[kind.feed] += len(items) - stored - (len(dead) - refused_before)
             if dead:
@@ -139,6 +141,7 @@ class BatchWriter:
         kind: Kind,
         items: list[Inbound],
         dead: list[tuple[Inbound, Rejected]],
+        missing: Counter[str],
         *,
         clear: bool = False,
     ) -> int:
@@ -152,12 +155,16 @@ class BatchWriter:
                 a = item.result
                 assert isinstance(a, Accepted)
                 copy.write_row((a.device_id, a.ts, a.seq, item.received_at, *a.values, a.flags))
+        if kind.counted:
+            count_recovered(cur, kind, stage)
         cur.execute(
             sql.SQL(
                 "INSERT INTO {} SELECT * FROM {} ON CONFLICT (device_id, ts) DO NOTHING"
             ).format(sql.Identifier(kind.table), stage)
         )
         stored = cur.rowcount
+        if stored and kind.counted:
+            missing[kind.feed] += record_gaps(cur, kind, stage)
         if stored:
             # Ordered by device so concurrent collectors lock these rows in the same order.
             cur.execute(
@@ -186,6 +193,7 @@ class BatchWriter:
         kind: Kind,
         items: list[Inbound],
         dead: list[tuple[Inbound, Rejected]],
+        missing: Counter[str],
     ) -> int:
         stored = 0
         for item in items:
@@ -193,7 +201,7 @@ class BatchWriter:
             assert isinstance(a, Accepted)
             try:
                 with cur.connection.transaction():
-                    stored += self._insert(cur, kind, [item], dead, clear=True)
+                    stored += self._insert(cur, kind, [item], dead, missing, clear=True)
             except errors.Error as exc:
                 if not is_data_error(exc):
                     raise

@@ -150,6 +150,8 @@ class Kind:
     table: str
     device_types: frozenset[str]
     rollup: Aggregates | None = None  # what its rollups keep
+    # seq counts each message of this kind by one, so a jump is loss (not for events)
+    counted: bool = True
 
     @cached_property
     def columns(self) -> tuple[str, ...]:

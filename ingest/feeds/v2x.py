@@ -78,6 +78,6 @@ FEED = Feed(
             frozenset({"rsu"}),
             Aggregates(counters=("interval_s", "bsm_rx", "map_tx", "spat_tx", "rsi_tx", "rsm_tx")),
         ),
-        Kind("v2x", "event", RoadEvent, "road_event", frozenset({"rsu"})),
+        Kind("v2x", "event", RoadEvent, "road_event", frozenset({"rsu"}), counted=False),
     ),
 )

@@ -41,11 +41,13 @@ FIRING_REFRESH = timedelta(minutes=1)  # how often a firing clock rule's figure 
 def fingerprints(conn: Conn) -> dict[str, str]:
     """A fingerprint of each input table: for the tables of readings, how many devices
     have reported and the sum of their latest times (a new reading of any device moves
-    it); for ``dead_letter``, its newest id. Equal fingerprints: nothing new."""
+    it); for ``dead_letter`` and ``seq_gap``, their newest id. Equal fingerprints: nothing
+    new."""
     rows = conn.execute(
         "SELECT table_name, count(*)::text || '/' || sum(extract(epoch FROM ts))::text"
         " FROM device_latest GROUP BY table_name"
         " UNION ALL SELECT 'dead_letter', coalesce(max(id), 0)::text FROM dead_letter"
+        " UNION ALL SELECT 'seq_gap', coalesce(max(id), 0)::text FROM seq_gap"
     ).fetchall()
     return {str(t): str(f) for t, f in rows}
 

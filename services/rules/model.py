@@ -299,6 +299,15 @@ class DeadLetterRule(RuleBase):
     condition: Condition
 
 
+class SeqGapRule(RuleBase):
+    """Messages of a device found missing by its sequence numbers, less those that arrived
+    late, in gaps closed within a rolling window (by the time of the message after each)."""
+
+    kind: Literal["seq_gap"]
+    window: Window
+    condition: Condition
+
+
 class NightFlowRule(RuleBase):
     """A DMA's minimum night flow (sum of its inlet meters) above its learned baseline
     (median of the previous ``baseline_nights`` nights) by more than ``margin_pct``."""
@@ -357,6 +366,7 @@ Rule = Annotated[
     | StaleRule
     | FlatlineRule
     | DeadLetterRule
+    | SeqGapRule
     | NightFlowRule
     | LeakageRule
     | BurstRule

@@ -16,23 +16,12 @@ from services.notify.routing import RoutingConfig
 from services.rules import RuleService, load_rules
 from tests.fixtures.collectors import CollectorFactory, wait_until
 from tests.fixtures.receivers import HttpServer
+from tests.fixtures.rule_files import PM25_INSTANT
 from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.broker, pytest.mark.database, pytest.mark.both_flavours]
 
-RULES = """
-rules:
-  - id: pm25-instant
-    title: {zh: PM2.5瞬时值过高, en: PM2.5 reading high}
-    kind: threshold
-    feed: air
-    devices: {ids: [air-guantang]}
-    measure: pm25_ugm3
-    condition: {op: ">", threshold: 500}
-    clear: {level: 400}
-    severity: major
-    unit: µg/m³
-"""
+RULES = PM25_INSTANT
 
 
 def _reading(seq: int, ts: datetime, pm25: float) -> bytes:

@@ -28,24 +28,13 @@ from services.rules import RuleService, load_rules
 from tests.fixtures.collectors import wait_until
 from tests.fixtures.proxy import TcpProxy, via_proxy
 from tests.fixtures.receivers import HttpServer
+from tests.fixtures.rule_files import PM25_INSTANT
 from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.database]
 SERVICE_LOG = "services.rules.service"
 LOOPS = ("rules-engine", "notify-dispatcher")
-RULES = """
-rules:
-  - id: pm25-instant
-    title: {zh: PM2.5瞬时值过高, en: PM2.5 reading high}
-    kind: threshold
-    feed: air
-    devices: {ids: [air-guantang]}
-    measure: pm25_ugm3
-    condition: {op: ">", threshold: 500}
-    clear: {level: 400}
-    severity: major
-    unit: µg/m³
-"""
+RULES = PM25_INSTANT
 
 
 def _service(database: Database, url: str, hook: str, tmp_path: Path) -> RuleService:

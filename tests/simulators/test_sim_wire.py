@@ -53,7 +53,7 @@ def test_every_device_reports_on_schedule(registry: Registry) -> None:
 
 
 def test_decoder_accepts_valid_and_rejects_each_malformed_as_labelled(registry: Registry) -> None:
-    now = datetime.now(UTC)
+    now = T0 + timedelta(hours=1)  # the collector's clock: the window is live data
     sim = DistrictSimulator(registry, seed=5, malformed_rate=0.2, now=lambda: now)
     decoder = Decoder({d.device_id: d.device_type for d in registry.devices()})
     messages = list(sim.messages(T0, T0 + timedelta(minutes=30)))

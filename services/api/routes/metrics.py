@@ -38,7 +38,8 @@ def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float
     responses={200: {"content": {"text/plain": {}}}},
 )
 def metrics(conn: DbConn) -> PlainTextResponse:
-    """Rows stored per table, dead letters per reason, open alerts, outbox backlog,
+    """Rows stored per table, dead letters per reason, messages missing by seq gaps per
+    feed, open alerts, outbox backlog,
     collector lag, the rule engine's latest pass time, and each loop's failures and latest
     success. Prometheus scrapes it with a viewer key (``authorization`` in its scrape
     config)."""
@@ -54,6 +55,10 @@ def metrics(conn: DbConn) -> PlainTextResponse:
     ).fetchall()
     dead = conn.execute(
         "SELECT reason, count(*) FROM dead_letter GROUP BY reason ORDER BY reason"
+    ).fetchall()
+    gaps = conn.execute(
+        "SELECT feed, sum(to_seq - from_seq + 1 - recovered)::bigint FROM seq_gap"
+        " GROUP BY feed ORDER BY feed"
     ).fetchall()
     alerts = conn.execute(
         "SELECT severity, count(*) FROM alert WHERE state <> 'resolved'"
@@ -78,6 +83,11 @@ def metrics(conn: DbConn) -> PlainTextResponse:
     lines += _family(
         "envmon_dead_letters", "gauge", "dead letters kept, by reason",
         [(f'{{reason="{r}"}}', float(n)) for r, n in dead],
+    )  # fmt: skip
+    lines += _family(
+        "envmon_seq_missing_total", "counter",
+        "messages missing by the devices' sequence numbers and not arrived late, by feed",
+        [(f'{{feed="{f}"}}', float(n)) for f, n in gaps],
     )  # fmt: skip
     lines += _family(
         "envmon_alerts_open", "gauge", "alerts not resolved, by severity",

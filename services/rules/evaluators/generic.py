@@ -23,6 +23,7 @@ from services.rules.model import (
     DeadLetterRule,
     FlatlineRule,
     RatioRule,
+    SeqGapRule,
     StaleRule,
     ThresholdRule,
     WindowRule,
@@ -311,5 +312,48 @@ class DeadLetterEvaluator(Evaluator[DeadLetterRule]):
             self.threshold_verdict(
                 s, window, float(counts.get(s.id, 0)), {"reasons": list(rule.reasons)}
             )
+            for s in subjects
+        ]
+
+
+class SeqGapEvaluator(Evaluator[SeqGapRule]):
+    """Counts a device's messages missing by its sequence numbers (``seq_gap``, recorded
+    by the collector) and not recovered since, over the window before the service clock."""
+
+    mode = "clock"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return ("seq_gap",)
+
+    def next_change(self, observations: Sequence[Observation], now: datetime) -> datetime | None:
+        """While gaps are in the window, each pass (they age out, late messages fill them);
+        without any, only a new gap changes a count."""
+        counting = any(o.verdict.value for o in observations)
+        return now + CLOCK_TICK if counting else None
+
+    def make_subjects(self, registry: Registry) -> list[Subject]:
+        hj212 = {site.id for _, site in registry.hj212_sites()}  # their gateway re-requests
+        kinds = {d.device_type for d in registry.devices() if d.feed == self.rule.feed}
+        return [
+            Subject(d.device_id, d.place.name_zh, d.place.name_en, d.area, (d.device_id,))
+            for d in selected(self.rule, registry, kinds)
+            if d.device_id not in hj212
+        ]
+
+    def evaluate(
+        self, conn: Conn, span: Span, subjects: Sequence[Subject], now: datetime
+    ) -> list[Observation]:
+        start = now - self.window_length
+        rows = conn.execute(
+            "SELECT device_id, sum(to_seq - from_seq + 1 - recovered) FROM seq_gap"
+            " WHERE before_ts > %s AND before_ts <= %s AND feed = %s AND device_id = ANY(%s)"
+            " GROUP BY device_id",
+            (start, now, self.rule.feed, [s.id for s in subjects]),
+        ).fetchall()
+        missing = {str(d): float(n) for d, n in rows}
+        window = Span(start, now)
+        return [
+            self.threshold_verdict(s, window, missing.get(s.id, 0.0), {"missing": "seq gaps"})
             for s in subjects
         ]
