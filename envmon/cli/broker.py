@@ -8,9 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from envmon.cli._common import Subparsers
-from ingest.broker import AccountPlan, BrokerConfigError, write_config
+from ingest.broker import (
+    AccountPlan,
+    BrokerConfigError,
+    FromDatabase,
+    api_devices,
+    issued_hashes,
+    write_config,
+)
 from ingest.registry import load_registry
 from ingest.settings import ConfigError, Settings
+from ingest.storage.migrate import connect
 
 
 def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
@@ -21,9 +29,24 @@ def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
         gateway_id=settings.hj212.gateway_id,
         simulator=args.simulator,
     )
+    database = None
+    if settings.database.url is not None:  # the devices registered through the API too
+        with connect(settings.database.url.get_secret_value(), settings.database.schema_name) as c:
+            added, retired = api_devices(c)
+            database = FromDatabase(added, retired, issued_hashes(c))
+        print(
+            f"from the database: {len(added)} devices registered through the API,"
+            f" {len(retired)} retired",
+            file=sys.stderr,
+        )
     try:
         written = write_config(
-            args.out, registry, plan, now=datetime.now(UTC), rotate=set(args.rotate)
+            args.out,
+            registry,
+            plan,
+            now=datetime.now(UTC),
+            rotate=set(args.rotate),
+            database=database,
         )
     except BrokerConfigError as exc:
         raise ConfigError(str(exc)) from None
@@ -55,7 +78,8 @@ def add_parser(sub: Subparsers) -> None:
     config = what.add_parser(
         "config",
         help="write the broker's security file (Mosquitto dynamic-security plugin) from the"
-        " registry: one account per MQTT device, the collectors and the HJ 212 gateway",
+        " registry (and, with ENVMON_DATABASE_URL, the devices registered through the API):"
+        " one account per MQTT device, the collectors and the HJ 212 gateway",
     )
     config.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="directory of the security file"

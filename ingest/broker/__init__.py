@@ -8,8 +8,9 @@ from ingest.broker.accounts import (
     AccountPlan,
     accounts,
 )
-from ingest.broker.config import Written, write_config
+from ingest.broker.config import FromDatabase, Written, write_config
 from ingest.broker.dynsec import CONFIG_NAME, BrokerConfigError, Hashed, read_hashes
+from ingest.broker.store import api_devices, issue_device_account, issued_hashes
 
 __all__ = [
     "COLLECTOR_USER",
@@ -19,9 +20,13 @@ __all__ = [
     "Account",
     "AccountPlan",
     "BrokerConfigError",
+    "FromDatabase",
     "Hashed",
     "Written",
     "accounts",
+    "api_devices",
+    "issue_device_account",
+    "issued_hashes",
     "read_hashes",
     "write_config",
 ]

@@ -14,6 +14,8 @@ Nobody reads ``$SYS`` or may change the broker's security (``$CONTROL``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,21 +56,34 @@ class AccountPlan:
     simulator: bool = False
 
 
-def accounts(registry: Registry, plan: AccountPlan | None = None) -> list[Account]:
-    """Every account of the district: devices that publish over MQTT, the services."""
+def _device(device_id: str, feed: str, root: str, note: str) -> Account:
+    acl = Acl("publishClientSend", topic_for(feed, device_id, "+", root))
+    return Account(device_id, "device", (acl,), feed=feed, note=note)
+
+
+def accounts(
+    registry: Registry,
+    plan: AccountPlan | None = None,
+    *,
+    added: Mapping[str, str] | None = None,
+    retired: AbstractSet[str] = frozenset(),
+) -> list[Account]:
+    """Every account of the district: devices that publish over MQTT (the registry's, and
+    ``added``: device id → feed, registered through the API; none of ``retired``), and the
+    services."""
     plan = plan or AccountPlan()
     root = plan.root
     hj212 = {site.id for _, site in registry.hj212_sites()}
     out = [
-        Account(
-            d.device_id,
-            "device",
-            (Acl("publishClientSend", topic_for(d.feed, d.device_id, "+", root)),),
-            feed=d.feed,
-            note=f"{d.feed} {d.device_type}",
-        )
+        _device(d.device_id, d.feed, root, f"{d.feed} {d.device_type}")
         for d in registry.devices()
-        if d.device_id not in hj212
+        if d.device_id not in hj212 and d.device_id not in retired
+    ]
+    known = {a.username for a in out} | hj212
+    out += [
+        _device(i, feed, root, f"{feed} device registered through the API")
+        for i, feed in sorted((added or {}).items())
+        if i not in known and i not in retired
     ]
     subscribe = [Acl("subscribePattern", f"{root}/#")]
     if plan.shared_group:

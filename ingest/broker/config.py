@@ -19,6 +19,7 @@ from pathlib import Path
 from ingest.broker.accounts import AccountPlan, accounts
 from ingest.broker.dynsec import (
     CONFIG_NAME,
+    Hashed,
     Provisioned,
     provision,
     read_hashes,
@@ -28,6 +29,16 @@ from ingest.broker.dynsec import (
 from ingest.registry.model import Registry
 
 CSV_FIELDS = ("username", "role", "feed", "secret", "may_publish")
+
+
+@dataclass(frozen=True, slots=True)
+class FromDatabase:
+    """What the database adds: the devices registered through the API (id → feed) with
+    the hashes of the secrets it issued them, and the devices retired."""
+
+    added: dict[str, str]
+    retired: set[str]
+    issued: dict[str, Hashed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +55,13 @@ def write_config(
     *,
     now: datetime,
     rotate: set[str] | None = None,
+    database: FromDatabase | None = None,
 ) -> Written:
     out_dir.mkdir(parents=True, exist_ok=True)
     config = out_dir / CONFIG_NAME
-    wanted = accounts(registry, plan)
-    outcome = provision(wanted, read_hashes(config), rotate)
+    db = database or FromDatabase({}, set(), {})
+    wanted = accounts(registry, plan, added=db.added, retired=db.retired)
+    outcome = provision(wanted, read_hashes(config), rotate, db.issued)
     credentials = None
     if outcome.issued:
         # written first: a crash between the two files must not leave hashes nobody knows

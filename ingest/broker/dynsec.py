@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,15 +74,29 @@ class Provisioned:
 
 
 def provision(
-    wanted: list[Account], existing: dict[str, Hashed], rotate: set[str] | None = None
+    wanted: list[Account],
+    existing: dict[str, Hashed],
+    rotate: set[str] | None = None,
+    issued: Mapping[str, Hashed] | None = None,
 ) -> Provisioned:
-    """Keep the hash of each account that has one; issue a secret to new and rotated ones."""
+    """Keep the hash of each account that has one; issue a secret to new and rotated ones.
+    ``issued``: hashes of secrets issued elsewhere (the API's devices), taken as they are."""
     rotate = rotate or set()
+    issued = issued or {}
     names = {a.username for a in wanted}
     if unknown := sorted(rotate - names):
         raise BrokerConfigError(f"--rotate names no account: {', '.join(unknown)}")
+    if through_api := sorted(rotate & set(issued)):
+        raise BrokerConfigError(
+            f"{', '.join(through_api)}: registered through the API; issue a new secret there"
+            " (POST /api/v1/devices/<id>/mqtt-secret)"
+        )
     out = Provisioned(hashes={})
     for account in wanted:
+        if account.username in issued:
+            out.hashes[account.username] = issued[account.username]
+            out.kept.append(account.username)
+            continue
         kept = existing.get(account.username)
         if kept is not None and account.username not in rotate:
             out.hashes[account.username] = kept

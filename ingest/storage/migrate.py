@@ -87,6 +87,7 @@ def _migrations() -> list[Migration]:
     out.append(Migration(8, "rollup_policies", _rollup_policies, "code:rollup-policies-v2"))
     out.append(sql_migration("ingest.storage", 20, "data_flags", "0020_data_flags.sql"))
     out.append(sql_migration("ingest.storage", 21, "seq_gaps", "0021_seq_gaps.sql"))
+    out.append(sql_migration("ingest.storage", 22, "broker_accounts", "0022_broker_accounts.sql"))
     return out
 
 

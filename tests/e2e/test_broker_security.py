@@ -15,12 +15,23 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
+from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.broker import COLLECTOR_USER, SIMULATOR_USER, AccountPlan, write_config
+from envmon.runtime.mosquitto import BrokerSecurity, MosquittoBroker, TlsFiles
+from ingest.broker import (
+    COLLECTOR_USER,
+    SIMULATOR_USER,
+    AccountPlan,
+    FromDatabase,
+    api_devices,
+    issued_hashes,
+    write_config,
+)
 from ingest.mqtt import BrokerUnavailableError, MqttPublisher, _new_client, connect_with_retry
 from ingest.registry import load_registry
-from ingest.settings import MqttSettings
+from ingest.settings import MqttSettings, Settings
+from services.api import create_app, create_key
 from tests.fixtures.collectors import CollectorFactory, wait_until
 from tests.fixtures.security import Pki, SecuredBroker, read_secrets, secure_broker
 from tests.fixtures.servers import Database, make_settings
@@ -250,3 +261,47 @@ def test_broker_config_command_writes_the_file_and_a_private_csv(tmp_path: Path)
     )
     assert again.returncode == 2
     assert "--rotate names no account: nope" in again.stderr
+
+
+def test_a_device_registered_through_the_api_gets_in_with_its_secret(
+    tmp_path: Path, pki: Pki, database: Database
+) -> None:
+    """POST /devices issues the secret; broker config with the database admits the device;
+    once retired, the next config leaves it out."""
+    with database.connect() as conn:
+        admin = create_key(conn, "admin-1", "admin")
+    registry = load_registry()
+    app = create_app(
+        Settings(database={"schema_name": database.schema}), database.url, registry, []
+    )
+    new = {
+        "device_id": "air-new-2", "feed": "air", "device_type": "air_station",
+        "name_zh": "新站", "name_en": "New station", "area": "guantang", "lat": 24.35, "lon": 109.5,
+    }  # fmt: skip
+    with TestClient(app) as api:
+        created = api.post("/api/v1/devices", json=new, headers={"X-API-Key": admin})
+        secret = created.json()["mqtt"]["secret"]
+
+        def configure() -> Path:
+            with database.connect() as conn:
+                added, retired = api_devices(conn)
+                from_db = FromDatabase(added, retired, issued_hashes(conn))
+            plan = AccountPlan(root="liudong")
+            out = tmp_path / "auth"
+            return write_config(out, registry, plan, now=datetime.now(UTC), database=from_db).config
+
+        config = configure()
+        tls = TlsFiles(pki.ca, pki.server_cert, pki.server_key)
+        broker = MosquittoBroker(tmp_path / "mosquitto", security=BrokerSecurity(config, tls))
+        broker.start()
+        url = f"mqtts://air-new-2:{secret}@localhost:{broker.tls_port}"
+        device = MqttSettings(url=url, ca_file=pki.ca)
+        try:
+            assert connect_outcome(device) == "Success"
+            api.delete("/api/v1/devices/air-new-2", headers={"X-API-Key": admin})
+            broker.stop()
+            configure()
+            broker.start()
+            assert connect_outcome(device) == "Not authorized"  # retired: no account
+        finally:
+            broker.stop()

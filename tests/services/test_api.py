@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from envmon.replay import StoredReplay, subset
+from ingest.broker import issued_hashes
 from ingest.feeds import LOCAL_TZ
 from ingest.registry import load_registry, sync_registry
 from ingest.settings import Settings
@@ -503,6 +504,21 @@ def test_registry_administration(client: TestClient, database: Database) -> None
     created = client.post("/api/v1/devices", json=new, headers=auth("admin"))
     assert created.status_code == 201
     assert created.json()["status"] == "never"
+    account = created.json()["mqtt"]  # its broker account, the secret shown only here
+    assert account["username"] == "air-new-1"
+    assert account["publishes"] == "liudong/air/air-new-1/<kind>"
+    with database.connect() as conn:
+        issued = issued_hashes(conn)["air-new-1"]
+        audited = conn.execute("SELECT coalesce(after::text, '') FROM api_audit").fetchall()
+    assert issued.matches(account["secret"])
+    assert not any(account["secret"] in a for (a,) in audited)
+    assert "mqtt" not in client.get("/api/v1/devices/air-new-1", headers=auth("viewer")).json()
+    rotated = client.post("/api/v1/devices/air-new-1/mqtt-secret", headers=auth("admin"))
+    assert rotated.status_code == 200
+    with database.connect() as conn:
+        assert issued_hashes(conn)["air-new-1"].matches(rotated.json()["secret"])
+    registry_device = client.post("/api/v1/devices/air-guantang/mqtt-secret", headers=auth("admin"))
+    assert registry_device.status_code == 409
     again = client.post("/api/v1/devices", json=new, headers=auth("admin"))
     assert again.status_code == 409
     moved = client.patch(
@@ -523,7 +539,7 @@ def test_registry_administration(client: TestClient, database: Database) -> None
         client.get("/api/v1/devices/air-new-1", headers=auth("viewer")).json()["status"]
         == "retired"
     )
-    assert database.scalar("SELECT count(*) FROM api_audit WHERE status IN (200, 201)") == 3
+    assert database.scalar("SELECT count(*) FROM api_audit WHERE status IN (200, 201)") == 4
 
 
 def test_daily_aqi_needs_twenty_valid_hours(client: TestClient, database: Database) -> None:

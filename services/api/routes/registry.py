@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from psycopg import sql
 from pydantic import BaseModel, Field
 
+from ingest.broker import issue_device_account
 from ingest.feeds import FEEDS, FeedName
 from ingest.registry.model import LAT_RANGE, LON_RANGE
 from services.api.auth import Principal, audit, require
@@ -172,33 +173,80 @@ def _check_area(conn: DbConn, area: str | None) -> None:
         raise ApiError(422, f"unknown area {area!r}")
 
 
-@router.post("/devices", response_model=DeviceDetail, status_code=201)
+class BrokerAccount(BaseModel):
+    """The device's account on the MQTT broker: its secret is shown only here, once."""
+
+    username: str
+    secret: str
+    publishes: str = Field(description="the topics it may publish to")
+    applies: str = Field(description="when the broker admits it")
+
+
+class NewDeviceDetail(DeviceDetail):
+    mqtt: BrokerAccount
+
+
+def _account(request: Request, conn: DbConn, device_id: str, feed: str) -> BrokerAccount:
+    root = request.app.state.settings.mqtt.topic_root
+    return BrokerAccount(
+        username=device_id,
+        secret=issue_device_account(conn, device_id, feed),
+        publishes=f"{root}/{feed}/{device_id}/<kind>",
+        applies="once `envmon broker config` has run with the database and the broker has"
+        " restarted",
+    )
+
+
+@router.post("/devices", response_model=NewDeviceDetail, status_code=201)
 def create_device(
     *,
     request: Request,
     conn: DbConn,
     body: NewDevice,
     who: Annotated[Principal, Depends(require("admin"))],
-) -> DeviceDetail:
+) -> NewDeviceDetail:
     """Register a device (it is managed through the API from then on; the collectors accept
-    it within a minute)."""
+    it within a minute) and issue it a broker account, whose secret is shown only here."""
     types = {t for k in FEEDS[body.feed].kinds for t in k.device_types}
     if body.device_type not in types:
         raise ApiError(422, f"a {body.feed} device is one of: {', '.join(sorted(types))}")
     _check_area(conn, body.area)
     if conn.execute("SELECT 1 FROM device WHERE device_id = %s", (body.device_id,)).fetchone():
         raise ApiError(409, f"device {body.device_id!r} exists")
-    conn.execute(
-        "INSERT INTO device (device_id, feed, device_type, name_zh, name_en, area, parent_id,"
-        " lat, lon, attrs) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            body.device_id, body.feed, body.device_type, body.name_zh, body.name_en, body.area,
-            body.parent_id, body.lat, body.lon, json.dumps({"source": "api"}),
-        ),
-    )  # fmt: skip
+    with conn.transaction():  # the device and its account, or neither
+        conn.execute(
+            "INSERT INTO device (device_id, feed, device_type, name_zh, name_en, area,"
+            " parent_id, lat, lon, attrs) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                body.device_id, body.feed, body.device_type, body.name_zh, body.name_en,
+                body.area, body.parent_id, body.lat, body.lon, json.dumps({"source": "api"}),
+            ),
+        )  # fmt: skip
+        account = _account(request, conn, body.device_id, body.feed)
     after = get_device(conn, body.device_id)
     audit(conn, who, request, 201, after=after.model_dump(mode="json", exclude={"latest"}))
-    return after
+    return NewDeviceDetail(**after.model_dump(), mqtt=account)
+
+
+@router.post("/devices/{device_id}/mqtt-secret", response_model=BrokerAccount)
+def rotate_secret(
+    *,
+    request: Request,
+    conn: DbConn,
+    device_id: str,
+    who: Annotated[Principal, Depends(require("admin"))],
+) -> BrokerAccount:
+    """A new broker secret for a device registered through the API (shown only here; the
+    old one works until the broker's security file is written again)."""
+    device = get_device(conn, device_id)
+    if device.attrs.get("source") != "api" or device.status == "retired":
+        raise ApiError(
+            409, f"{device_id!r} is not a device in service registered through the API; rotate"
+            " the registry's devices with `envmon broker config --rotate`",
+        )  # fmt: skip
+    account = _account(request, conn, device_id, device.feed)
+    audit(conn, who, request, 200, after={"rotated": device_id})
+    return account
 
 
 def _change(conn: DbConn, device_id: str, fields: dict[str, Any]) -> None:
