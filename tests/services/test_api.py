@@ -235,7 +235,7 @@ def test_alerts_roles_and_audit(client: TestClient, database: Database) -> None:
 
 def test_rules_list_and_validate(client: TestClient) -> None:
     rules = client.get("/api/v1/rules", headers=auth("viewer")).json()
-    assert len(rules) == 37
+    assert len(rules) == 41
     good = "rules:\n  - id: x-stale\n    title: {zh: 静默, en: silent}\n    kind: stale\n"
     good += "    feed: air\n    period: 60s\n    severity: minor\n"
     assert (
