@@ -251,6 +251,9 @@ def test_raw_rows_are_kept_by_default_and_dropped_only_when_configured(
     assert retention_jobs(tsdb) == 0  # keep, by default
     with tsdb.connect() as conn:
         retention.reconcile(conn, "timescaledb", 30)
+    # reconcile makes the aggregates' policies anew, scheduled: the test runs them itself
+    # (a scheduled refresh racing the test's own is refused as concurrent)
+    pause_jobs(tsdb)
     assert retention_jobs(tsdb) == len(KINDS)
     run_jobs(tsdb, "policy_retention", expected=len(KINDS))
     run_jobs(tsdb, "policy_refresh_continuous_aggregate", expected=2 * len(ROLLUPS))
