@@ -31,7 +31,10 @@ def _url_secret(url: str) -> str | None:
 
 
 def production_problems(
-    database_url: str | None, mqtt_url: str | None, grafana_token: str | None
+    database_url: str | None,
+    mqtt_url: str | None,
+    grafana_token: str | None,
+    link_secret: str | None = None,
 ) -> list[str]:
     """Each setting production refuses, with what to do instead."""
     out = []
@@ -56,4 +59,6 @@ def production_problems(
             )
     if grafana_token is not None and is_placeholder(grafana_token):
         out.append("ENVMON_GRAFANA__TOKEN: a placeholder; make a service-account token in Grafana")
+    if link_secret is not None and is_placeholder(link_secret):
+        out.append("ENVMON_CONSOLE__LINK_SECRET: a placeholder; use `openssl rand -hex 32`")
     return out

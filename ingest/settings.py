@@ -235,6 +235,45 @@ class ApiSettings(BaseModel):
     pool_timeout_s: float = Field(default=5.0, gt=0)
 
 
+class ConsoleSettings(BaseModel):
+    # Signs the "acknowledge" links of notifications; the rule service that sends them
+    # and the API that opens them need the same value (at least 32 characters). Unset:
+    # messages carry no acknowledge link (`envmon up` makes one in its data directory).
+    link_secret: SecretStr | None = None
+    link_ttl_h: float = Field(default=72.0, gt=0, le=24 * 30, description="link validity")
+    session_h: float = Field(default=8.0, gt=0, le=24 * 30, description="sign-in validity")
+    # Session cookies only over HTTPS; set when the console is served behind TLS.
+    secure_cookies: bool = False
+    # A map tile URL template ({z}/{x}/{y}) for intranets with a tile server; unset: the
+    # district's outline is drawn from the registry, with no tiles at all.
+    tiles: str | None = None
+    # The tiles' datum: AMap and Tencent basemaps are GCJ-02, and WGS-84 points drift by
+    # hundreds of metres on them. Default: gcj02 for AMap/Tencent hosts, else wgs84.
+    tiles_datum: Literal["wgs84", "gcj02"] | None = None
+    tiles_attribution: str = ""
+
+    @field_validator("link_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("tiles")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and not all(f"{{{p}}}" in value for p in "zxy"):
+            raise ValueError("a tile URL needs {z}, {x} and {y}")
+        return value
+
+    def datum(self) -> Literal["wgs84", "gcj02"]:
+        if self.tiles_datum is not None:
+            return self.tiles_datum
+        host = (urlsplit(self.tiles).hostname or "") if self.tiles else ""
+        gcj_hosts = ("autonavi.com", "amap.com", "map.qq.com", "gtimg.com")
+        return "gcj02" if host.endswith(gcj_hosts) else "wgs84"
+
+
 class ReportsSettings(BaseModel):
     # A TrueType font (.ttf/.ttc) with Chinese glyphs for PDF reports; default: the first
     # of the usual system fonts found (fonts-wqy-microhei on Debian/Ubuntu).
@@ -260,6 +299,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = RulesSettings()
     notify: NotifySettings = NotifySettings()
     api: ApiSettings = ApiSettings()
+    console: ConsoleSettings = ConsoleSettings()
     grafana: GrafanaSettings = GrafanaSettings()
     reports: ReportsSettings = ReportsSettings()
     # production: no embedded servers, no anonymous broker access, no placeholder secrets
@@ -292,7 +332,10 @@ class Settings(BaseSettings):
 def _production_problems(s: Settings) -> list[str]:
     db = s.database.url.get_secret_value() if s.database.url is not None else None
     token = s.grafana.token.get_secret_value() if s.grafana.token is not None else None
-    return production_problems(db, s.mqtt.url, token)
+    link = s.console.link_secret
+    return production_problems(
+        db, s.mqtt.url, token, link.get_secret_value() if link is not None else None
+    )
 
 
 def load_settings() -> Settings:

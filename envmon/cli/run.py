@@ -60,6 +60,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         broker = mask_url(runtime.settings.mqtt.url or "")
         print(f"broker: {broker}  (topics liudong/<feed>/<device>/<kind>)")
         _, address = serve_in_thread(runtime.settings, runtime.db_url, runtime.registry)
+        print(f"console: {address}/  {console_sign_in(runtime.settings, runtime.db_url)}")
         print(f"HTTP API: {address}/docs  (keys: envmon api key --name NAME --role viewer)")
         print(
             "rules: the default pack, evaluated every second; open alerts:"
@@ -74,6 +75,21 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
                 progress.done()
     print(json.dumps(result, ensure_ascii=False))
     return EXIT_LOOP_FAILED if "failed" in result else 0
+
+
+def console_sign_in(settings: Settings, db_url: str) -> str:
+    """How to sign in to the console: on the embedded database, with an operator key made
+    for this run (valid a day); elsewhere, with the accounts the operators keep."""
+    if settings.database.url is not None:
+        return "(sign in with a key from envmon api key, or a password from envmon api user)"
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from ingest.storage.migrate import connect  # noqa: PLC0415
+    from services.api import create_key  # noqa: PLC0415
+
+    with connect(db_url, settings.database.schema_name) as conn:
+        key = create_key(conn, "envmon-up", "operator", datetime.now(UTC) + timedelta(days=1))
+    return f"(sign in with this run's operator key, valid 24 h: {key})"
 
 
 def cmd_collect(settings: Settings, args: argparse.Namespace) -> int:

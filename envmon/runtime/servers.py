@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import secrets
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -107,6 +109,17 @@ def storage_checks(conn: psycopg.Connection[TupleRow], flavour: str, retention: 
         )
 
 
+def local_secret(path: Path) -> str:
+    """The embedded run's acknowledge-link secret: made once, kept beside its database
+    (readable by its owner only), so links in messages survive a restart."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 @contextlib.contextmanager
 def servers(settings: Settings, data_dir: Path) -> Iterator[Runtime]:
     """Embedded PostgreSQL and broker for whatever is not configured."""
@@ -121,6 +134,11 @@ def servers(settings: Settings, data_dir: Path) -> Iterator[Runtime]:
                 # the tests is not preloaded here, and need not be warned about.
                 database = settings.database.model_copy(update={"timescaledb": "off"})
                 settings = settings.model_copy(update={"database": database})
+            if settings.console.link_secret is None:
+                console = settings.console.model_copy(
+                    update={"link_secret": SecretStr(local_secret(data_dir / "console-link.key"))}
+                )
+                settings = settings.model_copy(update={"console": console})
         broker: Broker | None = None
         if settings.mqtt.url is None:
             broker = start_broker(data_dir, prefer=settings.mqtt.embedded)

@@ -163,7 +163,17 @@ def close(conn: Conn, alert_id: int, seen: Seen, *, discarded: bool) -> AlertEve
 # -- operator actions ------------------------------------------------------------------------
 
 
-def acknowledge(conn: Conn, alert_id: int, who: str, comment: str, now: datetime) -> None:
+def acknowledge(
+    conn: Conn,
+    alert_id: int,
+    who: str,
+    comment: str,
+    now: datetime,
+    *,
+    via: Mapping[str, Any] | None = None,
+) -> None:
+    """A firing alert acknowledged by ``who``; ``via`` says how, when not through the API
+    (e.g. the message link that was used), and is kept in the event's detail."""
     row = conn.execute("SELECT state FROM alert WHERE id = %s FOR UPDATE", (alert_id,)).fetchone()
     if row is None:
         raise AlertError(alert_id, "no such alert")
@@ -174,7 +184,7 @@ def acknowledge(conn: Conn, alert_id: int, who: str, comment: str, now: datetime
         " ack_comment = %s, updated_at = now() WHERE id = %s",
         (now, who, comment, alert_id),
     )
-    _event(conn, alert_id, "acknowledged", now, {"comment": comment}, actor=who)
+    _event(conn, alert_id, "acknowledged", now, {"comment": comment, **(via or {})}, actor=who)
 
 
 def resolve(conn: Conn, alert_id: int, who: str, comment: str, now: datetime) -> None:

@@ -12,7 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from ingest.registry.model import Registry
 from ingest.settings import Settings
-from services.api import problems
+from services.api import console, problems
 from services.api.limits import AuthThrottle, StreamSlots
 from services.api.routes import (
     alerts,
@@ -80,4 +80,5 @@ def create_app(
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
+    console.install(app)
     return app

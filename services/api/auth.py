@@ -1,7 +1,8 @@
 """API keys with roles, and the audit trail.
 
 A key is shown once when it is made; only its SHA-256 is stored. Requests carry it as
-``Authorization: Bearer <key>`` (or ``X-API-Key``). Roles nest: a viewer reads, an
+``Authorization: Bearer <key>`` (or ``X-API-Key``), or come from the console with its
+session cookie (and, for writes, its CSRF token). Roles nest: a viewer reads, an
 operator also acknowledges, resolves and silences, an admin also manages rules, the
 registry and re-ingestion. Every write and every denial is written to ``api_audit``:
 missing keys, wrong roles, and unknown, revoked or expired keys (with the client address
@@ -11,12 +12,13 @@ and the first characters of the presented key's hash, never the key).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import psycopg
 from fastapi import Depends, Request
@@ -24,11 +26,13 @@ from psycopg.rows import TupleRow
 
 from services.api.deps import Conn, connection, pooled
 from services.api.limits import AuthThrottle
+from services.api.people import CSRF_HEADER, SESSION_COOKIE, session
 from services.api.problems import ApiError
 
 Role = Literal["viewer", "operator", "admin"]
 RANK: dict[str, int] = {"viewer": 1, "operator": 2, "admin": 3}
 KEY_PREFIX = "envmon_"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -93,25 +97,34 @@ def client_address(request: Request) -> str:
 
 
 def authenticate(conn: Conn, request: Request) -> Principal:
-    """The caller's key checked: unknown, revoked and expired keys are refused (401) and
-    audited; an address or key with too many failures is refused (429) for a while."""
+    """The caller: by API key when one is presented, else by the console's session cookie;
+    anonymous when neither is."""
     key = _presented(request)
-    if key is None:
+    if key is not None:
+        return check_key(conn, request, key)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token is None:
         return ANONYMOUS
+    found = session(conn, token)
+    if found is None:
+        return ANONYMOUS  # expired or ended: the console asks the person to sign in again
+    who = Principal(found.who, cast("Role", found.role))
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(
+        request.headers.get(CSRF_HEADER, ""), found.csrf
+    ):
+        audit(conn, who, request, 403, after={"reason": "csrf token missing or wrong"})
+        raise ApiError(403, "the console's CSRF token is missing or wrong; reload the page")
+    return who
+
+
+def check_key(conn: Conn, request: Request, key: str) -> Principal:
+    """``key`` checked: unknown, revoked and expired keys are refused (401) and audited; an
+    address or key with too many failures is refused (429) for a while."""
     digest = hash_key(key)
     address = client_address(request)
     throttle: AuthThrottle = request.app.state.auth_throttle
     ids = (f"address:{address}", f"key:{digest}")
-    wait = throttle.retry_after(*ids)
-    if wait is not None:
-        retry = math.ceil(wait)
-        audit(conn, ANONYMOUS, request, 429, after={"reason": "throttled", "address": address})
-        raise ApiError(
-            429,
-            f"too many failed authentications from this address or with this key;"
-            f" try again in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
+    throttled(conn, request, *ids)
     row = conn.execute(
         "SELECT name, role, revoked_at IS NOT NULL, expires_at, expires_at <= now()"
         " FROM api_key WHERE key_hash = %s",
@@ -129,6 +142,22 @@ def authenticate(conn: Conn, request: Request) -> Principal:
     if row is not None and why == "expired key":
         raise ApiError(401, f"the API key expired at {row[3].isoformat()}; ask for a new one")
     raise ApiError(401, "unknown or revoked API key")
+
+
+def throttled(conn: Conn, request: Request, *ids: str) -> None:
+    """Refuse (429, audited) when one of ``ids`` has failed too often lately."""
+    throttle: AuthThrottle = request.app.state.auth_throttle
+    wait = throttle.retry_after(*ids)
+    if wait is not None:
+        retry = math.ceil(wait)
+        address = client_address(request)
+        audit(conn, ANONYMOUS, request, 429, after={"reason": "throttled", "address": address})
+        raise ApiError(
+            429,
+            f"too many failed sign-ins from this address or for this account;"
+            f" try again in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
 
 
 def principal(request: Request, conn: Annotated[Conn, Depends(connection)]) -> Principal:

@@ -22,6 +22,7 @@ class SubjectLine:
     window_start: datetime  # measurement window (aware UTC)
     window_end: datetime
     detail: str = ""  # e.g. "last heartbeat 2026-11-30 10:21:05"
+    ack_link: str | None = None  # acknowledges this subject's alert (firing messages)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from psycopg.rows import TupleRow
 
 from ingest.backoff import Backoff
 from ingest.loops import LoopGuard, LoopWatch, run_connected
+from services.notify.ack_links import AckLinks
 from services.notify.channels import DeliveryError, Sender, sender_for
 from services.notify.notice import Attachment, Notice, ReportNotice, SubjectLine
 from services.notify.routing import RoutingConfig
@@ -44,7 +45,7 @@ class DispatchStats:
     errors: list[str] = field(default_factory=list)
 
 
-def _subject(d: Mapping[str, Any]) -> SubjectLine:
+def _subject(d: Mapping[str, Any], ack_link: str | None = None) -> SubjectLine:
     return SubjectLine(
         subject=d["subject"],
         name_zh=d["name_zh"],
@@ -54,13 +55,19 @@ def _subject(d: Mapping[str, Any]) -> SubjectLine:
         window_start=datetime.fromisoformat(d["window_start"]),
         window_end=datetime.fromisoformat(d["window_end"]),
         detail=d.get("detail", ""),
+        ack_link=ack_link,
     )
 
 
 def build_notice(
-    receiver: str, keys: list[str], facts: list[Mapping[str, Any]], routing: RoutingConfig
+    receiver: str,
+    keys: list[str],
+    facts: list[Mapping[str, Any]],
+    routing: RoutingConfig,
+    ack_links: Sequence[str | None] = (),
 ) -> Notice:
-    """One message for a group of queued rows (same rule, transition, area, receiver)."""
+    """One message for a group of queued rows (same rule, transition, area, receiver);
+    ``ack_links`` pairs with ``facts``, one acknowledge link (or None) per row."""
     first = facts[0]
     key = (
         keys[0]
@@ -68,7 +75,11 @@ def build_notice(
         else "group-" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
     )
     known = routing.receivers.get(receiver)
-    subjects = sorted((_subject(f["subject"]) for f in facts), key=lambda s: s.subject)
+    links = list(ack_links) + [None] * (len(facts) - len(ack_links))
+    subjects = sorted(
+        (_subject(f["subject"], link) for f, link in zip(facts, links, strict=True)),
+        key=lambda s: s.subject,
+    )
     return Notice(
         idempotency_key=key,
         receiver=receiver,
@@ -134,8 +145,10 @@ class Dispatcher:
         workers: int = 4,
         senders: Mapping[tuple[str, int], Sender] | None = None,
         http: httpx.Client | None = None,
+        ack_links: AckLinks | None = None,
     ) -> None:
         self.routing = routing
+        self.ack_links = ack_links
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
         self._retry = Backoff(min(retry_base_s, retry_cap_s), retry_cap_s)
@@ -182,7 +195,8 @@ class Dispatcher:
             due = conn.execute(
                 "SELECT batch_id, receiver, channel, array_agg(idempotency_key ORDER BY id),"
                 " array_agg(notice || jsonb_build_object('transition', transition) ORDER BY id),"
-                " max(attempts), bool_or(kind = 'report')"
+                " max(attempts), bool_or(kind = 'report'), array_agg(id ORDER BY id),"
+                " array_agg(alert_id ORDER BY id), array_agg(created_at ORDER BY id)"
                 " FROM notification WHERE state = 'pending' AND batch_id IS NOT NULL"
                 " AND next_attempt_at <= now() GROUP BY batch_id, receiver, channel"
                 " ORDER BY batch_id LIMIT %s",
@@ -190,13 +204,19 @@ class Dispatcher:
             ).fetchall()
         stats = DispatchStats()
         jobs = []
-        for batch, receiver, channel, keys, facts, attempts, is_report in due:
+        for batch, receiver, channel, keys, facts, attempts, is_report, ids, alerts, queued in due:
             notice: Notice | ReportNotice
             if is_report:
                 files = _attachments(conn, batch)
                 notice = build_report_notice(receiver, keys[0], facts[0], files, self.routing)
             else:
-                notice = build_notice(receiver, list(keys), list(facts), self.routing)
+                links: list[str | None] = []
+                if self.ack_links is not None and facts[0]["transition"] == "firing":
+                    links = [
+                        self.ack_links.url(n, a, receiver, q)
+                        for n, a, q in zip(ids, alerts, queued, strict=True)
+                    ]
+                notice = build_notice(receiver, list(keys), list(facts), self.routing, links)
             jobs.append((batch, attempts, self._pool.submit(self._send, receiver, channel, notice)))
         for batch, attempts, job in jobs:
             error = job.result()

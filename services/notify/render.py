@@ -43,6 +43,7 @@ _LABELS = {
         "subjects": "对象",
         "link": "面板",
         "rule_id": "规则编号",
+        "ack": "确认告警",
     },
     "en": {
         "severity": "Severity",
@@ -55,6 +56,7 @@ _LABELS = {
         "subjects": "Subjects",
         "link": "Dashboard",
         "rule_id": "Rule id",
+        "ack": "Acknowledge",
     },
 }
 
@@ -67,6 +69,8 @@ class Content:
     fields: tuple[tuple[str, str], ...]  # (label, text), in display order
     subjects_label: str
     subject_lines: tuple[str, ...]  # capped, the "… and N more" line included
+    ack_links: tuple[str | None, ...]  # one per subject line: its acknowledge link
+    ack_label: str
     link_label: str
     link: str | None
     rule_id_label: str
@@ -105,6 +109,8 @@ def content(n: Notice) -> Content:
         fields=tuple((label, text) for label, text in fields if text),
         subjects_label=labels["subjects"] + _parenthesized(str(len(n.subjects)), lang),
         subject_lines=_subject_lines(n),
+        ack_links=tuple(s.ack_link for s in n.subjects[:MAX_SUBJECT_LINES]),
+        ack_label=labels["ack"],
         link_label=labels["link"],
         link=n.link,
         rule_id_label=labels["rule_id"],
@@ -118,7 +124,10 @@ def markdown(n: Notice) -> str:
     lines = [f"### {c.heading}", ""]
     lines += [f"> **{label}**{sep}{text}" for label, text in c.fields]
     lines += ["", f"**{c.subjects_label}**{sep.rstrip()}"]
-    lines += [f"- {line}" for line in c.subject_lines]
+    lines += [
+        f"- {line} [{c.ack_label}]({link})" if link else f"- {line}"
+        for line, link in _with_links(c)
+    ]
     lines.append("")
     if c.link:
         lines.append(f"[{c.link_label}]({c.link})")
@@ -132,7 +141,10 @@ def plain(n: Notice) -> str:
     lines = [c.heading, ""]
     lines += [f"{label}{sep}{text}" for label, text in c.fields]
     lines += ["", f"{c.subjects_label}{sep.rstrip()}"]
-    lines += [f"  - {line}" for line in c.subject_lines]
+    for line, link in _with_links(c):
+        lines.append(f"  - {line}")
+        if link:
+            lines.append(f"    {c.ack_label}{sep}{link}")
     lines.append("")
     if c.link:
         lines.append(f"{c.link_label}{sep}{c.link}")
@@ -149,12 +161,21 @@ def html(n: Notice) -> str:
         f"<tr><th align='left'>{e(label)}</th><td>{e(text)}</td></tr>" for label, text in c.fields
     ]
     parts += ["</table>", f"<p><b>{e(c.subjects_label)}</b>{sep.rstrip()}</p>", "<ul>"]
-    parts += [f"<li>{e(line)}</li>" for line in c.subject_lines]
+    parts += [
+        f'<li>{e(line)} <a href="{e(link)}">{e(c.ack_label)}</a></li>' if link
+        else f"<li>{e(line)}</li>"
+        for line, link in _with_links(c)
+    ]  # fmt: skip
     parts.append("</ul>")
     if c.link:
         parts.append(f'<p><a href="{e(c.link)}">{e(c.link_label)}</a></p>')
     parts += [f"<p>{e(c.rule_id_label)}{sep}<code>{e(c.rule_id)}</code></p>", "</body></html>"]
     return "\n".join(parts) + "\n"
+
+
+def _with_links(c: Content) -> list[tuple[str, str | None]]:
+    links = list(c.ack_links) + [None] * (len(c.subject_lines) - len(c.ack_links))
+    return list(zip(c.subject_lines, links, strict=True))
 
 
 def format_value(value: float | None, unit: str) -> str:

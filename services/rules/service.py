@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -22,6 +23,7 @@ from ingest.registry.model import Registry
 from ingest.settings import ConfigError, Settings
 from ingest.storage.health import LoopHealth
 from ingest.storage.migrate import connect
+from services.notify.ack_links import AckLinks
 from services.notify.outbox import Dispatcher, run_dispatcher
 from services.notify.routing import RoutingConfig, RoutingError, default_routing, load_routing
 from services.rules.engine import ENGINE_LOCK, Clock, CycleStats, RuleEngine, utcnow
@@ -62,6 +64,23 @@ def load_configuration(
     return rules, routing
 
 
+def ack_links(settings: Settings, routing: RoutingConfig) -> AckLinks | None:
+    """Acknowledge links for firing messages, when both the console's address (the routing
+    file's ``api_base``) and ``ENVMON_CONSOLE__LINK_SECRET`` are set."""
+    secret = settings.console.link_secret
+    if routing.api_base is None or secret is None:
+        missing = "api_base in the routing file" if routing.api_base is None else ""
+        if secret is None:
+            missing += (" and " if missing else "") + "ENVMON_CONSOLE__LINK_SECRET"
+        log.info("messages carry no acknowledge links: set %s", missing)
+        return None
+    return AckLinks(
+        routing.api_base,
+        secret.get_secret_value().encode(),
+        timedelta(hours=settings.console.link_ttl_h),
+    )
+
+
 class RuleService:
     def __init__(
         self,
@@ -87,6 +106,7 @@ class RuleService:
             routing,
             retry_base_s=settings.notify.retry_base_s,
             retry_cap_s=settings.notify.retry_cap_s,
+            ack_links=ack_links(settings, routing),
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -1,5 +1,6 @@
 """The services' tables: rule state, alerts, the notification outbox, hourly AQI, API keys,
-the API's audit trail, and the KPI views the API and the dashboards share."""
+the API's audit trail, the console's people, sessions and used acknowledge links, and the
+KPI views the API and the dashboards share."""
 
 from ingest.storage.migrate import Migration, sql_migration
 
@@ -12,6 +13,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "services.storage", 105, "rule_engine_generation", "0105_rule_engine_generation.sql"
     ),
     sql_migration("services.storage", 106, "api_key_expiry", "0106_api_key_expiry.sql"),
+    sql_migration("services.storage", 107, "console", "0107_console.sql"),
 )
 
 __all__ = ["MIGRATIONS"]

@@ -8,7 +8,8 @@ from ingest.settings import ConfigError, load_settings
 
 
 def test_flat_urls_and_nested_sections(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ENVMON_DATABASE_URL", "postgresql://u:secret@db:5432/envmon")
+    monkeypatch.setenv("ENVMON_DATABASE_URL", "postgresql://u:hunter2@db:5432/envmon")
+    monkeypatch.setenv("ENVMON_CONSOLE__LINK_SECRET", "L" * 40)
     monkeypatch.setenv("ENVMON_MQTT_URL", "mqtt://broker:1883")
     monkeypatch.setenv("ENVMON_INGEST__BATCH_SIZE", "1234")
     s = load_settings()
@@ -17,8 +18,21 @@ def test_flat_urls_and_nested_sections(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.mqtt.host_port() == ("broker", 1883)
     assert s.ingest.batch_size == 1234
     described = str(s.describe())
-    assert "secret" not in described
+    assert "hunter2" not in described
+    assert "L" * 40 not in described
     assert "***" in described
+
+
+def test_a_short_link_secret_and_a_placeholder_in_production_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVMON_CONSOLE__LINK_SECRET", "short")
+    with pytest.raises(ConfigError, match=r"ENVMON_CONSOLE__LINK_SECRET: .*at least 32"):
+        load_settings()
+    monkeypatch.setenv("ENVMON_CONSOLE__LINK_SECRET", "change-me-" * 4)
+    monkeypatch.setenv("ENVMON_ENVIRONMENT", "production")
+    with pytest.raises(ConfigError, match="ENVMON_CONSOLE__LINK_SECRET: a placeholder"):
+        load_settings()
 
 
 def test_a_bad_setting_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -116,7 +116,7 @@ def list_alerts(
     )  # fmt: skip
 
 
-def _detail(conn: DbConn, alert_id: int) -> AlertDetail:
+def alert_detail(conn: DbConn, alert_id: int) -> AlertDetail:
     row = conn.execute((_SELECT + " WHERE id = %s").encode(), (alert_id,)).fetchone()
     if row is None:
         raise ApiError(404, f"no alert {alert_id}")
@@ -136,13 +136,13 @@ def _detail(conn: DbConn, alert_id: int) -> AlertDetail:
 )
 def get_alert(conn: DbConn, alert_id: int) -> AlertDetail:
     """One alert with its evidence (values, window, limit, standard, edition) and history."""
-    return _detail(conn, alert_id)
+    return alert_detail(conn, alert_id)
 
 
 def _act(
     conn: DbConn, request: Request, who: Principal, alert_id: int, *, comment: str, action: Any
 ) -> AlertDetail:
-    before = _detail(conn, alert_id)
+    before = alert_detail(conn, alert_id)
     assert who.name is not None
     try:
         with conn.transaction():
@@ -150,7 +150,7 @@ def _act(
     except AlertError as exc:
         audit(conn, who, request, 409, before=_brief(before))
         raise ApiError(409, str(exc)) from None
-    after = _detail(conn, alert_id)
+    after = alert_detail(conn, alert_id)
     audit(conn, who, request, 200, before=_brief(before), after=_brief(after))
     return after
 

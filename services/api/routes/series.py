@@ -47,7 +47,7 @@ class Series(BaseModel):
     points: list[Point]
 
 
-def _kind_with(conn: DbConn, device_id: str, measure: str) -> Kind:
+def kind_with(conn: DbConn, device_id: str, measure: str) -> Kind:
     row = conn.execute(
         "SELECT feed, device_type FROM device WHERE device_id = %s", (device_id,)
     ).fetchone()
@@ -91,7 +91,7 @@ def _where(table: str, time_col: str) -> sql.Composed:
     )
 
 
-def _points(
+def series_points(
     conn: DbConn, kind: Kind, device_id: str, measure: str, *, bucket: Bucket,
     start: datetime, end: datetime,
 ) -> list[Point]:  # fmt: skip
@@ -168,11 +168,11 @@ def get_series(
     if end - start > MAX_SPAN[bucket]:
         advice = f"; use bucket={NEXT[bucket]}" if bucket in NEXT else ""
         raise ApiError(422, f"bucket={bucket} serves at most {MAX_SPAN[bucket].days} days{advice}")
-    kind = _kind_with(conn, device_id, measure)
+    kind = kind_with(conn, device_id, measure)
     if fmt == "json":
         return _json(conn, kind, device_id, measure, bucket=bucket, start=start, end=end)
     series = Series(
         device_id=device_id, measure=measure, bucket=bucket, start=start, end=end,
-        points=_points(conn, kind, device_id, measure, bucket=bucket, start=start, end=end),
+        points=series_points(conn, kind, device_id, measure, bucket=bucket, start=start, end=end),
     )  # fmt: skip
     return _csv(series)

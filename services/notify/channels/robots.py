@@ -199,6 +199,7 @@ def webhook_body(n: Notice) -> dict[str, Any]:
                 "window_start": s.window_start.isoformat(),
                 "window_end": s.window_end.isoformat(),
                 "detail": s.detail,
+                "ack_link": s.ack_link,
             }
             for s in n.subjects
         ],
