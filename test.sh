@@ -7,11 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # System packages: mosquitto (the broker tests start their own instances), a CJK
-# TrueType font for PDF reports, poppler-utils (the report tests read the PDFs back).
+# TrueType font for PDF reports, poppler-utils (the report tests read the PDFs back),
+# chromium (the console's browser tests drive it through Playwright).
 MISSING=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || MISSING+=(mosquitto)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || MISSING+=(fonts-wqy-microhei)
 command -v pdftoppm >/dev/null 2>&1 || MISSING+=(poppler-utils)
+[ -n "${ENVMON_TEST_CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || MISSING+=(chromium)
 if [ ${#MISSING[@]} -gt 0 ]; then
     echo "installing ${MISSING[*]}"
     SUDO=""

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.receivers",
     "tests.fixtures.security",
     "tests.fixtures.grafana",
+    "tests.fixtures.browser",
 ]

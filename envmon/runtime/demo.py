@@ -25,7 +25,9 @@ from ingest.collector.stats import StatsSnapshot
 from ingest.loops import LoopWatch
 from ingest.mqtt import MqttPublisher
 from ingest.registry import Registry, sync_registry
+from ingest.settings import Settings
 from ingest.storage.migrate import connect
+from services.notify import AckLinks
 from services.rules import RuleService
 from simulators import DistrictSimulator, SimClock, start_for
 from simulators.publish import DriveStats, drive
@@ -284,6 +286,17 @@ def _result(  # noqa: PLR0917 - the parts of one summary
     return result
 
 
+def console_links(settings: Settings) -> AckLinks | None:
+    """The acknowledge links ``envmon up`` prints under each alert: to the console it
+    serves, signed with the run's link secret."""
+    secret = settings.console.link_secret
+    if secret is None:
+        return None
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    ttl = timedelta(hours=settings.console.link_ttl_h)
+    return AckLinks(base, secret.get_secret_value().encode(), ttl)
+
+
 def run_forever(
     runtime: Runtime,
     options: RunOptions,
@@ -296,7 +309,7 @@ def run_forever(
     watch.wake(stop)  # a loop that fails for good stops the run
     collector = Collector(settings, runtime.db_url, watch=watch)
     collector.start()
-    feed = AlertFeed(runtime.db_url, settings.database.schema_name)
+    feed = AlertFeed(runtime.db_url, settings.database.schema_name, console_links(settings))
     progress.watch(collector, feed)
     publisher = MqttPublisher(settings.mqtt, f"{settings.mqtt.client_id}-sim")
     publisher.start()

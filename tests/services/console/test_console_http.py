@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from envmon.runtime.alert_feed import AlertFeed
 from ingest.registry import load_registry
 from ingest.settings import Settings
 from services.api import create_app, create_key
@@ -258,3 +259,22 @@ def test_the_overview_draws_every_device_and_the_tiles(
     assert "Sewage treatment rate" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.text)  # nothing from elsewhere
+
+
+def test_envmon_up_prints_a_working_link_under_each_alert(
+    client: TestClient, database: Database
+) -> None:
+    feed = AlertFeed(
+        database.url, database.schema, AckLinks("http://testserver", SECRET.encode(), timedelta(1))
+    )
+    alert = _fire(database)
+    lines = feed.new()
+    feed.close()
+    assert lines[0].startswith("alert  ")
+    found = re.search(r"acknowledge as (\S+): http://testserver(/console/ack/\S+)", lines[1])
+    assert found is not None, lines
+    done = client.post(found[2], data={"comment": "from the terminal"})
+    assert done.status_code == 200
+    assert database.scalar("SELECT acknowledged_by FROM alert WHERE id = %s", (alert,)) == (
+        f"{found[1]} (message link)"
+    )
