@@ -139,6 +139,10 @@ def test_the_overview_shows_every_registry_device_and_the_kpi_tiles(
     page.click("a.lang")
     assert page.locator(".tile[data-kpi=treatment_rate] .label").inner_text().startswith("Sewage")
     page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+    page.click("svg.map a:has(circle[data-device=air-guantang])")
+    page.wait_for_url("**/console/devices/air-guantang")
+    page.goto(console.url + "/docs")  # the API's own documentation, offline too
+    page.wait_for_selector(".swagger-ui .info")
     assert offline_page.external == []
 
 
@@ -164,6 +168,15 @@ def test_an_alert_appears_live_and_is_acknowledged_from_the_page(  # noqa: PLR09
         page.fill("#ack-comment", "已通知站点运维核查")
         page.click("#ack-button")
         page.wait_for_selector("#alert-state[data-state=acknowledged]")
+        page.fill("form[data-silence] input[name=hours]", "6")
+        page.fill("form[data-silence] input[name=comment]", "抢修")
+        page.click("form[data-silence] button")
+        page.wait_for_load_state()
+    silence = console.database.scalar(
+        "SELECT device_id || ' ' || created_by || ' ' || round(extract(epoch FROM ends_at"
+        " - starts_at) / 3600) FROM silence"
+    )
+    assert silence == "air-guantang wang.duty 6"
     (alert_id, state, by, comment), *_ = console.alerts()
     assert (state, by, comment) == ("acknowledged", "wang.duty", "已通知站点运维核查")
     with console.database.connect() as conn:

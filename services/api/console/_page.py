@@ -34,6 +34,11 @@ class SignInRequired(Exception):  # noqa: N818 - a redirect, not an error
         super().__init__(path)
 
 
+def missing(request: Request, conn: Conn, who: Principal, detail: str) -> HTMLResponse:
+    """A page for what does not exist (the API answers the same with a 404 problem)."""
+    return render(request, conn, "missing.html", who, status=404, detail=detail)
+
+
 def language(request: Request) -> Language:
     asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     return "en" if asked == "en" else "zh"

@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.api.console._page import render, viewer
+from services.api.console._page import missing, render, viewer
 from services.api.deps import DbConn
+from services.api.problems import ApiError
 from services.api.routes.alerts import alert_detail
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -79,7 +80,10 @@ def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, Any]]:
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
 def alert_page(request: Request, conn: DbConn, alert_id: int) -> HTMLResponse:
     who = viewer(request, conn)
-    alert = alert_detail(conn, alert_id)
+    try:
+        alert = alert_detail(conn, alert_id)
+    except ApiError as exc:
+        return missing(request, conn, who, exc.detail)
     device = conn.execute(
         "SELECT device_id FROM device WHERE device_id = %s", (alert.subject,)
     ).fetchone()

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 
 from ingest.feeds import FEEDS
 from services.api.console import chart
-from services.api.console._page import render, viewer
+from services.api.console._page import missing, render, viewer
 from services.api.deps import DbConn
+from services.api.problems import ApiError
 from services.api.routes.registry import get_device
 from services.api.routes.series import series_points
 
@@ -50,7 +51,10 @@ def charts(
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
 def device_page(request: Request, conn: DbConn, device_id: str) -> HTMLResponse:
     who = viewer(request, conn)
-    device = get_device(conn, device_id)
+    try:
+        device = get_device(conn, device_id)
+    except ApiError as exc:
+        return missing(request, conn, who, exc.detail)
     alerts = conn.execute(_ALERTS, (device_id, device.parent_id or device_id)).fetchall()
     keys = ("id", "rule_id", "severity", "state", "value", "started_at", "resolved_at")
     grafana = request.app.state.settings.grafana.url

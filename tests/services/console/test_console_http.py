@@ -152,6 +152,16 @@ def test_an_expired_ended_or_disabled_session_signs_in_again(
     assert client.get("/console/").status_code == 303
 
 
+def test_a_missing_alert_or_device_is_a_404_page(client: TestClient) -> None:
+    _sign_in(client, "li")
+    for path, text in (("/console/alerts/999999", "no alert 999999"),
+                       ("/console/devices/nope", "no device &#39;nope&#39;")):  # fmt: skip
+        r = client.get(path)
+        assert r.status_code == 404
+        assert r.headers["content-type"].startswith("text/html")
+        assert text in r.text
+
+
 def test_an_api_key_signs_in_with_its_role(client: TestClient, database: Database) -> None:
     with database.connect() as conn:
         key = create_key(conn, "night-shift", "operator")
