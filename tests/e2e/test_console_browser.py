@@ -35,6 +35,7 @@ from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.broker, pytest.mark.database, pytest.mark.slow]
 PASSWORD = "duty-officer-pass"  # noqa: S105 - the tests' own accounts
+WECOM = "/cgi-bin/webhook/send?key=duty-robot"
 LINK = re.compile(r"\((http://127\.0\.0\.1:\d+/console/ack/[^)\s]+)\)")
 
 
@@ -77,42 +78,63 @@ def console(settings: Settings, database: Database) -> Iterator[Console]:
         thread.join(15)
 
 
-@contextlib.contextmanager
-def rule_service(console: Console, wecom: str, tmp_path: Path) -> Iterator[RuleService]:
-    """The PM2.5 rule, notifying the duty office's WeCom robot (a local HTTP server)."""
+@dataclass
+class Pipeline:
+    """Collector, PM2.5 rule and the duty office's WeCom robot (a local HTTP server)."""
+
+    console: Console
+    publisher: MqttPublisher
+    robot: HttpServer
+    rules_file: Path
+
+    @contextlib.contextmanager
+    def rule_service(self) -> Iterator[RuleService]:
+        routing = RoutingConfig.model_validate(
+            {
+                "receivers": {
+                    "duty": {
+                        "name": "生态环境分局值班室",
+                        "channels": [{"type": "wecom", "url": self.robot.url(WECOM)}],
+                    }
+                },
+                "routes": [{"match": {"feed": "air"}, "receivers": ["duty"]}],
+                "group_wait_s": 0,
+                "api_base": self.console.url,
+            }
+        )
+        registry = load_registry()
+        service = RuleService(
+            self.console.settings, self.console.database.url, registry,
+            rules=load_rules([self.rules_file], registry), routing=routing,
+        )  # fmt: skip
+        service.start()
+        try:
+            yield service
+        finally:
+            service.stop()
+
+    def breach(self) -> None:
+        """Two readings of the Guantang station, the second far above the rule's limit."""
+        topic = f"{self.console.settings.mqtt.topic_root}/air/air-guantang/reading"
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+        for i, pm25 in enumerate([35.0, 620.0]):
+            ts = (t0 + timedelta(minutes=i)).isoformat()
+            body = {"v": 1, "ts": ts, "seq": i, "pm25_ugm3": pm25}
+            self.publisher.publish(topic, json.dumps(body).encode())
+
+
+@pytest.fixture
+def pipeline(
+    console: Console,
+    start_collector: CollectorFactory,
+    publisher: MqttPublisher,
+    http_server: HttpServer,
+    tmp_path: Path,
+) -> Pipeline:
+    start_collector(console.settings)
     path = tmp_path / "rules.yaml"
     path.write_text(PM25_INSTANT, "utf-8")
-    routing = RoutingConfig.model_validate(
-        {
-            "receivers": {
-                "duty": {
-                    "name": "生态环境分局值班室",
-                    "channels": [{"type": "wecom", "url": wecom}],
-                }
-            },
-            "routes": [{"match": {"feed": "air"}, "receivers": ["duty"]}],
-            "group_wait_s": 0,
-            "api_base": console.url,
-        }
-    )
-    registry = load_registry()
-    service = RuleService(
-        console.settings, console.database.url, registry,
-        rules=load_rules([path], registry), routing=routing,
-    )  # fmt: skip
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-def _breach(publisher: MqttPublisher, settings: Settings) -> None:
-    topic = f"{settings.mqtt.topic_root}/air/air-guantang/reading"
-    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
-    for i, pm25 in enumerate([35.0, 620.0]):
-        body = {"v": 1, "ts": (t0 + timedelta(minutes=i)).isoformat(), "seq": i, "pm25_ugm3": pm25}
-        publisher.publish(topic, json.dumps(body).encode())
+    return Pipeline(console, publisher, http_server, path)
 
 
 def _sign_in(offline: OfflinePage, console: Console, user: str) -> None:
@@ -146,22 +168,16 @@ def test_the_overview_shows_every_registry_device_and_the_kpi_tiles(
     assert offline_page.external == []
 
 
-def test_an_alert_appears_live_and_is_acknowledged_from_the_page(  # noqa: PLR0917 - fixtures
-    console: Console,
-    offline_page: OfflinePage,
-    start_collector: CollectorFactory,
-    publisher: MqttPublisher,
-    http_server: HttpServer,
-    tmp_path: Path,
+def test_an_alert_appears_live_and_is_acknowledged_from_the_page(
+    console: Console, offline_page: OfflinePage, pipeline: Pipeline
 ) -> None:
-    start_collector(console.settings)
     page = offline_page.page
     _sign_in(offline_page, console, "wang.duty")
     page.goto(console.url + "/console/alerts")
     page.wait_for_selector("#live:not([hidden])")  # the event stream is open
     page.evaluate("window.stayedOnThePage = true")
-    with rule_service(console, http_server.url("/cgi-bin/webhook/send?key=duty-robot"), tmp_path):
-        _breach(publisher, console.settings)
+    with pipeline.rule_service():
+        pipeline.breach()
         page.wait_for_selector("tr[data-alert][data-state=firing]", timeout=30_000)
         assert page.evaluate("window.stayedOnThePage") is True  # no reload: live
         page.click("tr[data-alert] td a")
@@ -194,17 +210,11 @@ def test_an_alert_appears_live_and_is_acknowledged_from_the_page(  # noqa: PLR09
     assert offline_page.external == []
 
 
-def test_a_viewer_sees_no_acknowledge_button_and_a_forged_request_is_refused(  # noqa: PLR0917
-    console: Console,
-    offline_page: OfflinePage,
-    start_collector: CollectorFactory,
-    publisher: MqttPublisher,
-    http_server: HttpServer,
-    tmp_path: Path,
+def test_a_viewer_sees_no_acknowledge_button_and_a_forged_request_is_refused(
+    console: Console, offline_page: OfflinePage, pipeline: Pipeline
 ) -> None:
-    start_collector(console.settings)
-    with rule_service(console, http_server.url("/cgi-bin/webhook/send?key=duty-robot"), tmp_path):
-        _breach(publisher, console.settings)
+    with pipeline.rule_service():
+        pipeline.breach()
         assert wait_until(lambda: [a[1] for a in console.alerts()] == ["firing"])
     alert_id = console.alerts()[0][0]
     _sign_in(offline_page, console, "li.viewer")
@@ -237,19 +247,13 @@ def test_a_viewer_sees_no_acknowledge_button_and_a_forged_request_is_refused(  #
     assert offline_page.external == []
 
 
-def test_the_link_in_a_wecom_message_acknowledges_its_alert_once(  # noqa: PLR0917 - fixtures
-    console: Console,
-    offline_page: OfflinePage,
-    start_collector: CollectorFactory,
-    publisher: MqttPublisher,
-    http_server: HttpServer,
-    tmp_path: Path,
+def test_the_link_in_a_wecom_message_acknowledges_its_alert_once(
+    console: Console, offline_page: OfflinePage, pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    start_collector(console.settings)
-    with rule_service(console, http_server.url("/cgi-bin/webhook/send?key=duty-robot"), tmp_path):
-        _breach(publisher, console.settings)
-        assert wait_until(lambda: len(http_server.requests) == 1)
-    markdown = http_server.requests[0].json()["markdown"]["content"]
+    with pipeline.rule_service():
+        pipeline.breach()
+        assert wait_until(lambda: len(pipeline.robot.requests) == 1)
+    markdown = pipeline.robot.requests[0].json()["markdown"]["content"]
     assert "【告警】" in markdown
     found = LINK.search(markdown)
     assert found is not None, markdown

@@ -19,14 +19,13 @@ from ingest.settings import Settings
 from ingest.storage.errors import ErrorKind
 from ingest.storage.health import LoopHealth
 from services.api import create_app, create_key
-from services.notify.routing import default_routing
-from services.rules import alerting, default_pack, load_rules
+from services.rules import default_pack, load_rules
 from services.rules.evaluators import evaluator_for
-from services.rules.types import Observation, Subject, Verdict
 from services.rules.windows import Span
 from services.standards.hj633 import hourly_aqi
 from services.statistics.air import store_aqi
 from simulators import DistrictSimulator
+from tests.fixtures.alerts import fire_stale_alert
 from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.database, pytest.mark.both_flavours]
@@ -57,15 +56,7 @@ def auth(role: str) -> dict[str, str]:
 
 
 def _fire(database: Database) -> int:
-    rule = next(r for r in load_rules(default_pack(), load_registry()) if r.id == "air-stale")
-    subject = Subject("air-guantang", "官塘站", "Guantang", "guantang", ("air-guantang",))
-    obs = Observation(
-        "air-guantang", Verdict(T0, T1, True, False, 12.0), {"value": 12.0, "limit": "> 10 min"}
-    )
-    with database.connect() as conn:
-        return alerting.open_alert(
-            conn, alerting.Context(rule, subject, default_routing()), obs, T0, "firing"
-        )
+    return fire_stale_alert(database, T0, T1)
 
 
 def test_health_needs_no_key(client: TestClient) -> None:

@@ -16,9 +16,8 @@ from ingest.settings import Settings
 from services.api import create_app, create_key
 from services.api.people import disable_user, set_user
 from services.notify.ack_links import AckLinks
-from services.notify.routing import default_routing
-from services.rules import alerting, default_pack, load_rules
-from services.rules.types import Observation, Subject, Verdict
+from services.rules import default_pack, load_rules
+from tests.fixtures.alerts import fire_stale_alert
 from tests.fixtures.servers import Database
 
 pytestmark = [pytest.mark.database]
@@ -49,15 +48,7 @@ def client(database: Database) -> Iterator[TestClient]:
 
 
 def _fire(database: Database) -> int:
-    rule = next(r for r in load_rules(default_pack(), load_registry()) if r.id == "air-stale")
-    subject = Subject("air-guantang", "官塘站", "Guantang", "guantang", ("air-guantang",))
-    obs = Observation(
-        "air-guantang", Verdict(T0, T1, True, False, 12.0), {"value": 12.0, "limit": "> 10 min"}
-    )
-    with database.connect() as conn:
-        return alerting.open_alert(
-            conn, alerting.Context(rule, subject, default_routing()), obs, T0, "firing"
-        )
+    return fire_stale_alert(database, T0, T1)
 
 
 def _sign_in(client: TestClient, user: str, password: str = PASSWORD) -> str:
