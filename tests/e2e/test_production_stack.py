@@ -165,13 +165,14 @@ def _run_stack(  # noqa: PLR0915, PLR0917 - the parts of one stack
     etc = tmp_path / "etc"
     etc.mkdir()
     (etc / "rules.yaml").write_text(RULES, "utf-8")
+    api_port, hj212_port = free_port(), free_port()
     (etc / "notify.yaml").write_text(
         "receivers:\n  duty:\n    name: 值班室\n    channels:\n"
         f"      - {{type: webhook, url: '{http_server.url('/duty')}'}}\n"
-        "routes:\n  - {match: {feed: air}, receivers: [duty]}\ngroup_wait_s: 0\n",
+        "routes:\n  - {match: {feed: air}, receivers: [duty]}\ngroup_wait_s: 0\n"
+        f"api_base: http://127.0.0.1:{api_port}\n",
         "utf-8",
     )
-    api_port, hj212_port = free_port(), free_port()
     tls = f"localhost:{broker.tls_port}"
     example = read_env(UNITS / "envmon.env.example")
     env = example | {
@@ -187,6 +188,7 @@ def _run_stack(  # noqa: PLR0915, PLR0917 - the parts of one stack
         "ENVMON_API__PORT": str(api_port),
         "ENVMON_HJ212__HOST": "127.0.0.1",
         "ENVMON_HJ212__PORT": str(hj212_port),
+        "ENVMON_CONSOLE__LINK_SECRET": secrets.token_hex(32),
     }
     assert env["ENVMON_ENVIRONMENT"] == "production"
     (etc / "envmon.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()), "utf-8")
@@ -222,6 +224,11 @@ def _run_stack(  # noqa: PLR0915, PLR0917 - the parts of one stack
         alert = http_server.requests[0].json()
         assert alert["kind"] == "alert"
         assert "pm25-instant" in http_server.requests[0].body.decode()
+        # the rules service signed the link, the API (another process) honours it
+        link = alert["subjects"][0]["ack_link"]
+        assert link.startswith(f"http://127.0.0.1:{api_port}/console/ack/")
+        acked = httpx.post(link, data={"comment": "on my way"}, timeout=10)
+        assert acked.status_code == 200, acked.text
 
         fleet = FleetThread(("127.0.0.1", hj212_port), window=timedelta(minutes=20), speed=600)
         fleet.start()
@@ -247,7 +254,9 @@ def _run_stack(  # noqa: PLR0915, PLR0917 - the parts of one stack
             timeout=10,
         )
         assert listed.status_code == 200
-        assert [a["rule_id"] for a in listed.json()["items"]] == ["pm25-instant"]
+        assert [
+            (a["rule_id"], a["state"], a["acknowledged_by"]) for a in listed.json()["items"]
+        ] == [("pm25-instant", "acknowledged", "duty (message link)")]
         stack.alive()
     finally:
         stack.stop()
@@ -263,3 +272,4 @@ def test_the_stack_refuses_the_example_secrets(tmp_path: Path, pki: Pki) -> None
     assert "refused in production" in run.stderr
     assert "ENVMON_DATABASE_URL: give the database user a real password" in run.stderr
     assert "ENVMON_MQTT_URL: a placeholder secret" in run.stderr
+    assert "ENVMON_CONSOLE__LINK_SECRET: a placeholder" in run.stderr
