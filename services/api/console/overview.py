@@ -15,14 +15,16 @@ from services.api.console import district_map
 from services.api.console._page import CSP, language, render, viewer
 from services.api.deps import DbConn
 from services.api.routes import kpi
-from services.api.routes.registry import SILENT_AFTER_S
+from services.api.routes.registry import SILENT_SQL, silent_params
 from services.standards.targets import RSU_ONLINE_PCT
 
 router = APIRouter(include_in_schema=False)
 
+# A device is silent when it missed its reporting period (15 minutes; a leak logger a day).
 # A device is in maintenance while a silence covers it or its area, and alerting while an
 # alert about it, or about what it belongs to (its plant, DMA, intersection), is open.
-_DEVICES = """
+_DEVICES = (
+    """
 SELECT d.device_id, d.feed, d.name_zh, d.name_en, d.area, d.lat, d.lon,
   CASE
     WHEN EXISTS (SELECT 1 FROM silence s WHERE s.starts_at <= now() AND s.ends_at > now()
@@ -30,7 +32,9 @@ SELECT d.device_id, d.feed, d.name_zh, d.name_en, d.area, d.lat, d.lon,
     WHEN EXISTS (SELECT 1 FROM alert a WHERE a.state IN ('firing', 'acknowledged')
                  AND a.subject IN (d.device_id, d.parent_id)) THEN 'alerting'
     WHEN l.ts IS NULL THEN 'never'
-    WHEN l.ts > now() - make_interval(secs => %s) THEN 'reporting'
+    WHEN l.ts > now() - """
+    + SILENT_SQL
+    + """ THEN 'reporting'
     ELSE 'silent' END
 FROM device d
 LEFT JOIN (SELECT device_id, max(ts) AS ts FROM device_latest GROUP BY device_id) l
@@ -38,6 +42,7 @@ LEFT JOIN (SELECT device_id, max(ts) AS ts FROM device_latest GROUP BY device_id
 WHERE d.retired_at IS NULL
 ORDER BY d.device_id
 """
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def station_aqi(request: Request, conn: DbConn) -> list[dict[str, Any]]:
 
 
 def map_devices(conn: DbConn, english: bool) -> list[district_map.MapDevice]:
-    rows = conn.execute(_DEVICES.encode(), (SILENT_AFTER_S,)).fetchall()
+    rows = conn.execute(_DEVICES.encode(), silent_params()).fetchall()
     return [
         district_map.MapDevice(
             device_id=r[0], feed=r[1], name=(r[3] or r[2]) if english else (r[2] or r[3]),

@@ -21,6 +21,17 @@ from services.api.readings import reading
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=RESPONSES)
 Status = Literal["reporting", "silent", "never", "retired"]
 SILENT_AFTER_S = 900  # no data for 15 minutes: silent
+# Devices that report less often are silent only after missing their own period: leak
+# loggers send one night's noise figures a day.
+SILENT_AFTER_BY_TYPE: dict[str, int] = {"leak_logger": 26 * 3600}
+SILENT_SQL = (
+    "make_interval(secs => coalesce((%(silent_by_type)s::jsonb ->> d.device_type)::int,"
+    " %(silent)s))"
+)
+
+
+def silent_params() -> dict[str, object]:
+    return {"silent": SILENT_AFTER_S, "silent_by_type": json.dumps(SILENT_AFTER_BY_TYPE)}
 
 
 class Device(BaseModel):
@@ -58,18 +69,22 @@ class DeviceDetail(Device):
     latest: list[Latest]
 
 
-_SELECT = """
+_SELECT = (
+    """
 SELECT d.device_id, d.feed, d.device_type, d.name_zh, d.name_en, d.area, d.parent_id,
        d.lat, d.lon,
        CASE WHEN d.retired_at IS NOT NULL THEN 'retired'
             WHEN l.ts IS NULL THEN 'never'
-            WHEN l.ts > now() - make_interval(secs => %(silent)s) THEN 'reporting'
+            WHEN l.ts > now() - """
+    + SILENT_SQL
+    + """ THEN 'reporting'
             ELSE 'silent' END AS status,
        l.ts AS last_seen, d.attrs
 FROM device d
 LEFT JOIN (SELECT device_id, max(ts) AS ts FROM device_latest GROUP BY device_id) l
   USING (device_id)
 """
+)
 
 
 def _device(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -92,7 +107,7 @@ def list_devices(
 ) -> DevicePage:
     """Devices with their reporting status, filtered by feed, area, type and status."""
     params: dict[str, Any] = {
-        "silent": SILENT_AFTER_S, "feed": feed, "area": area, "type": device_type,
+        **silent_params(), "feed": feed, "area": area, "type": device_type,
         "status": status, "limit": paging.limit, "offset": paging.offset,
     }  # fmt: skip
     query = (
@@ -129,7 +144,7 @@ def get_device(conn: DbConn, device_id: str) -> DeviceDetail:
     """One device with its registry attributes and its latest reading of each kind."""
     row = conn.execute(
         (_SELECT + " WHERE d.device_id = %(id)s").encode(),
-        {"silent": SILENT_AFTER_S, "id": device_id},
+        {**silent_params(), "id": device_id},
     ).fetchone()
     if row is None:
         raise ApiError(404, f"no device {device_id!r}")

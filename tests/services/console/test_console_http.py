@@ -279,3 +279,22 @@ def test_envmon_up_prints_a_working_link_under_each_alert(
     assert database.scalar("SELECT acknowledged_by FROM alert WHERE id = %s", (alert,)) == (
         f"{found[1]} (message link)"
     )
+
+
+def test_a_leak_logger_is_silent_only_after_missing_its_night(
+    client: TestClient, database: Database
+) -> None:
+    registry = load_registry()
+    logger = registry.leak_loggers[0].id
+    meter = registry.dmas[0].inlet_meters[0].id
+    with database.connect() as conn:
+        for table, device in (("water_leak", logger), ("water_flow", meter)):
+            conn.execute(
+                "INSERT INTO device_latest (table_name, device_id, ts, received_at)"
+                " VALUES (%s, %s, now() - interval '3 hours', now())",
+                (table, device),
+            )
+    _sign_in(client, "li")
+    page = client.get("/console/").text
+    assert f'data-device="{logger}" data-status="reporting"' in page
+    assert f'data-device="{meter}" data-status="silent"' in page
