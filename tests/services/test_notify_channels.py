@@ -609,3 +609,15 @@ def test_default_routing() -> None:
     assert config.receivers_for("v2x", "v2x-offline", "major", None) == ["iov-ops"]
     assert all(not r.channels for r in config.receivers.values())
     assert config.receivers["emergency-office"].name == "区应急办"
+
+
+def test_every_rendering_carries_each_subjects_acknowledge_link() -> None:
+    url = "https://console.example/console/ack/41.7.1900000000.abcdefghijklmnopqrstuvwxyz0"
+    second = dataclasses.replace(_subject(), subject="wwtp-pangu", ack_link=None)
+    notice = _notice(subjects=(dataclasses.replace(_subject(), ack_link=url), second))
+    assert f"[确认告警]({url})" in render.markdown(notice)
+    assert render.markdown(notice).count("确认告警") == 1  # the subject without a link has none
+    assert f"确认告警：{url}" in render.plain(notice)
+    assert f'<a href="{url}">确认告警</a>' in render.html(notice)
+    english = dataclasses.replace(notice, language="en")
+    assert f"[Acknowledge]({url})" in render.markdown(english)
