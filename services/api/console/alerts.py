@@ -4,15 +4,18 @@ sends to the API's own endpoints — the same roles, checks and audit."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.api.console._page import missing, render, viewer
+from services.api.console._page import local_time, missing, render, viewer
 from services.api.deps import DbConn
 from services.api.problems import ApiError
 from services.api.routes.alerts import alert_detail
+from services.notify.render import format_value
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SEVERITY_RANK = (
@@ -71,10 +74,26 @@ def alert_rows(request: Request, conn: DbConn) -> HTMLResponse:
     return render(request, conn, "_alert_rows.html", who, **_list_context(request, conn))
 
 
-def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, Any]]:
+def _shown(value: Any) -> str:
+    """Numbers to a few decimals, instants in local time, lists item by item."""
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else str(value)
+    if isinstance(value, int | float):
+        return format_value(float(value), "")
+    if isinstance(value, list):
+        return " – ".join(_shown(v) for v in value)
+    if isinstance(value, str):
+        try:
+            return local_time(datetime.fromisoformat(value)) if "T" in value else value
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str]]:
     first = [(k, evidence[k]) for k in EVIDENCE_FIRST if k in evidence]
     rest = [(k, v) for k, v in evidence.items() if k not in EVIDENCE_FIRST]
-    return first + rest
+    return [(k, _shown(v)) for k, v in first + rest]
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)

@@ -9,7 +9,7 @@ import pytest
 
 from ingest.registry import load_registry
 from ingest.settings import ConsoleSettings
-from services.api.console import chart, district_map, gcj02
+from services.api.console import alerts, chart, district_map, gcj02
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -91,3 +91,17 @@ def test_a_chart_breaks_its_line_over_gaps_and_marks_flagged_values() -> None:
     assert [f for _, _, f in drawn.flagged] == ["C"]
     assert (drawn.low, drawn.high, drawn.last) == (0.0, 19.0, 5.0)
     assert chart.build("cod_mgl", [(t0, None, None)], t0, t0 + timedelta(hours=1)) is None
+
+
+def test_evidence_is_shown_rounded_and_in_local_time() -> None:
+    shown = dict(
+        alerts.evidence_items(
+            {"detail": "x", "rise_pct": 34.449794440009924, "value": 12,
+             "window": ["2026-12-08T03:44:00+00:00", "2026-12-08T03:49:00+00:00"],
+             "flags": {"cod": "C"}, "ok": True}
+        )
+    )  # fmt: skip
+    assert shown["rise_pct"] == "34.45"
+    assert shown["window"] == "2026-12-08 11:44 – 2026-12-08 11:49"
+    assert shown["flags"] == '{"cod": "C"}'
+    assert list(shown)[:2] == ["value", "detail"]
