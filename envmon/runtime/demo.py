@@ -289,12 +289,8 @@ def _result(  # noqa: PLR0917 - the parts of one summary
 def console_links(settings: Settings) -> AckLinks | None:
     """The acknowledge links ``envmon up`` prints under each alert: to the console it
     serves, signed with the run's link secret."""
-    secret = settings.console.link_secret
-    if secret is None:
-        return None
     base = f"http://{settings.api.host}:{settings.api.port}"
-    ttl = timedelta(hours=settings.console.link_ttl_h)
-    return AckLinks(base, secret.get_secret_value().encode(), ttl)
+    return AckLinks.configured(base, settings.console)
 
 
 def run_forever(

@@ -106,6 +106,7 @@ def authenticate(conn: Conn, request: Request) -> Principal:
     if token is None:
         return ANONYMOUS
     found = session(conn, token)
+    request.state.console_session = found  # the page that renders needs its CSRF token
     if found is None:
         return ANONYMOUS  # expired or ended: the console asks the person to sign in again
     who = Principal(found.who, cast("Role", found.role))

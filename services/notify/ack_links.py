@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ingest.settings import ConsoleSettings
+
 MAC_BYTES = 20  # 160 bits: forging one by guessing is out of reach
 _TOKEN = re.compile(r"^(\d{1,19})\.(\d{1,19})\.(\d{1,12})\.([A-Za-z0-9_-]{20,40})$")
 
@@ -61,6 +63,15 @@ class AckLinks:
     base: str  # the console's public base URL, without a trailing slash
     secret: bytes
     ttl: timedelta
+
+    @classmethod
+    def configured(cls, base: str | None, console: ConsoleSettings) -> AckLinks | None:
+        """Links to the console at ``base`` under the configured secret and validity; None
+        when either is missing."""
+        if base is None or console.link_secret is None:
+            return None
+        secret = console.link_secret.get_secret_value().encode()
+        return cls(base, secret, timedelta(hours=console.link_ttl_h))
 
     def url(self, notification_id: int, alert_id: int, receiver: str, queued: datetime) -> str:
         expires = int((queued + self.ttl).timestamp())

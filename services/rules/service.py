@@ -11,7 +11,6 @@ import logging
 import socket
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -67,18 +66,13 @@ def load_configuration(
 def ack_links(settings: Settings, routing: RoutingConfig) -> AckLinks | None:
     """Acknowledge links for firing messages, when both the console's address (the routing
     file's ``api_base``) and ``ENVMON_CONSOLE__LINK_SECRET`` are set."""
-    secret = settings.console.link_secret
-    if routing.api_base is None or secret is None:
+    links = AckLinks.configured(routing.api_base, settings.console)
+    if links is None:
         missing = "api_base in the routing file" if routing.api_base is None else ""
-        if secret is None:
+        if settings.console.link_secret is None:
             missing += (" and " if missing else "") + "ENVMON_CONSOLE__LINK_SECRET"
         log.info("messages carry no acknowledge links: set %s", missing)
-        return None
-    return AckLinks(
-        routing.api_base,
-        secret.get_secret_value().encode(),
-        timedelta(hours=settings.console.link_ttl_h),
-    )
+    return links
 
 
 class RuleService:

@@ -14,7 +14,6 @@ from ingest.feeds import LOCAL_TZ
 from services.api.auth import RANK, Principal, authenticate
 from services.api.console._text import FEEDS, SEVERITIES, STATES, TEXT, Language, word
 from services.api.deps import Conn
-from services.api.people import SESSION_COOKIE, session
 from services.notify.render import format_value
 
 LANG_COOKIE = "envmon_lang"
@@ -34,9 +33,9 @@ class SignInRequired(Exception):  # noqa: N818 - a redirect, not an error
         super().__init__(path)
 
 
-def missing(request: Request, conn: Conn, who: Principal, detail: str) -> HTMLResponse:
+def missing(request: Request, who: Principal, detail: str) -> HTMLResponse:
     """A page for what does not exist (the API answers the same with a 404 problem)."""
-    return render(request, conn, "missing.html", who, status=404, detail=detail)
+    return render(request, "missing.html", who, status=404, detail=detail)
 
 
 def language(request: Request) -> Language:
@@ -63,9 +62,8 @@ def can(who: Principal, role: str) -> bool:
     return who.role is not None and RANK[who.role] >= RANK[role]
 
 
-def render(  # noqa: PLR0917 - request, connection, template and person on every call
+def render(
     request: Request,
-    conn: Conn | None,
     template: str,
     who: Principal | None,
     status: int = 200,
@@ -73,10 +71,8 @@ def render(  # noqa: PLR0917 - request, connection, template and person on every
     **context: Any,
 ) -> HTMLResponse:
     lang = language(request)
-    csrf = ""
-    token = request.cookies.get(SESSION_COOKIE)
-    if conn is not None and token is not None and (found := session(conn, token)) is not None:
-        csrf = found.csrf
+    found = getattr(request.state, "console_session", None)  # set when it authenticated
+    csrf = found.csrf if found is not None else ""
 
     def t(key: str) -> str:
         return word(TEXT, key, lang)

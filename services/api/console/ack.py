@@ -64,7 +64,7 @@ def _refused(request: Request, conn: DbConn, exc: LinkRefused, token: str) -> HT
         conn, ANONYMOUS, request, exc.status,
         after={"reason": exc.reason, "link": token[:40], "address": client_address(request)},
     )  # fmt: skip
-    return render(request, conn, "ack.html", None, status=exc.status, refused=exc.reason)
+    return render(request, "ack.html", None, status=exc.status, refused=exc.reason)
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
@@ -74,7 +74,7 @@ def ack_page(request: Request, conn: DbConn, token: str) -> HTMLResponse:
     except LinkRefused as exc:
         return _refused(request, conn, exc, token)
     return render(
-        request, conn, "ack.html", None,
+        request, "ack.html", None,
         alert=alert_detail(conn, link.alert_id), receiver=note["receiver"], token=token,
     )  # fmt: skip
 
@@ -110,7 +110,7 @@ def ack_from_link(
     except AlertError as exc:
         audit(conn, ANONYMOUS, request, 409, after={"reason": str(exc), "via": "link"})
         return render(
-            request, conn, "ack.html", None, status=409, alert=before, receiver=receiver,
+            request, "ack.html", None, status=409, alert=before, receiver=receiver,
             token=None, not_firing=True,
         )  # fmt: skip
     after = alert_detail(conn, link.alert_id)
@@ -119,7 +119,7 @@ def ack_from_link(
         before={"state": before.state}, after={"state": after.state, "via": "message link",
         "notification_id": link.notification_id},
     )  # fmt: skip
-    return render(request, conn, "ack.html", None, alert=after, receiver=receiver, done=True)
+    return render(request, "ack.html", None, alert=after, receiver=receiver, done=True)
 
 
 def _via(link: AckLink, note: dict[str, Any]) -> dict[str, Any]:

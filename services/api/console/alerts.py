@@ -63,7 +63,7 @@ def _list_context(request: Request, conn: DbConn) -> dict[str, Any]:
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, conn: DbConn) -> HTMLResponse:
     who = viewer(request, conn)
-    return render(request, conn, "alerts.html", who, **_list_context(request, conn))
+    return render(request, "alerts.html", who, **_list_context(request, conn))
 
 
 @router.get("/alerts/rows", response_class=HTMLResponse)
@@ -71,7 +71,7 @@ def alert_rows(request: Request, conn: DbConn) -> HTMLResponse:
     """The table's rows alone: the page's script fetches them when the stream says an alert
     changed."""
     who = viewer(request, conn)
-    return render(request, conn, "_alert_rows.html", who, **_list_context(request, conn))
+    return render(request, "_alert_rows.html", who, **_list_context(request, conn))
 
 
 def _shown(value: Any) -> str:
@@ -102,12 +102,12 @@ def alert_page(request: Request, conn: DbConn, alert_id: int) -> HTMLResponse:
     try:
         alert = alert_detail(conn, alert_id)
     except ApiError as exc:
-        return missing(request, conn, who, exc.detail)
+        return missing(request, who, exc.detail)
     device = conn.execute(
         "SELECT device_id FROM device WHERE device_id = %s", (alert.subject,)
     ).fetchone()
     return render(
-        request, conn, "alert.html", who,
+        request, "alert.html", who,
         alert=alert, rule=_rules(request).get(alert.rule_id),
         evidence=evidence_items(alert.evidence), device_page=device is not None,
     )  # fmt: skip

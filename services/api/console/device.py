@@ -54,7 +54,7 @@ def device_page(request: Request, conn: DbConn, device_id: str) -> HTMLResponse:
     try:
         device = get_device(conn, device_id)
     except ApiError as exc:
-        return missing(request, conn, who, exc.detail)
+        return missing(request, who, exc.detail)
     alerts = conn.execute(_ALERTS, (device_id, device.parent_id or device_id)).fetchall()
     keys = ("id", "rule_id", "severity", "state", "value", "started_at", "resolved_at")
     grafana = request.app.state.settings.grafana.url
@@ -63,7 +63,7 @@ def device_page(request: Request, conn: DbConn, device_id: str) -> HTMLResponse:
         # the boards as code name themselves liudong-<feed> (dashboards/)
         panel = f"{grafana.rstrip('/')}/d/liudong-{device.feed}?var-device={device_id}"
     return render(
-        request, conn, "device.html", who,
+        request, "device.html", who,
         device=device,
         charts=charts(conn, device_id, device.feed, device.device_type, device.last_seen),
         alerts=[dict(zip(keys, r, strict=True)) for r in alerts], grafana=panel,

@@ -128,7 +128,7 @@ def overview(request: Request, conn: DbConn) -> HTMLResponse:
             "img-src 'self' data:", f"img-src 'self' data: {parts.scheme}://{parts.netloc}"
         )
     return render(
-        request, conn, "overview.html", who,
+        request, "overview.html", who,
         csp=csp, map=drawn, counts=counts, total=len(devices), tiles=kpi_tiles(request, conn),
         stations=station_aqi(request, conn), attribution=console.tiles_attribution,
         has_tiles=console.tiles is not None,

@@ -31,10 +31,8 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, conn: DbConn) -> HTMLResponse:
-    return render(
-        request, conn, "signin.html", None, next=_safe_next(request.query_params.get("next"))
-    )
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "signin.html", None, next=_safe_next(request.query_params.get("next")))
 
 
 @router.post("/login", response_model=None)
@@ -52,11 +50,9 @@ def login(  # noqa: PLR0917 - FastAPI passes the form's fields
     except ApiError as exc:
         if exc.status != 429:
             raise
-        return render(request, conn, "signin.html", None, status=429, error=exc.detail, next=target)
+        return render(request, "signin.html", None, status=429, error=exc.detail, next=target)
     if who is None:
-        return render(
-            request, conn, "signin.html", None, status=401, error="sign_in_failed", next=target
-        )
+        return render(request, "signin.html", None, status=401, error="sign_in_failed", next=target)
     assert who.name is not None
     assert who.role is not None
     hours = request.app.state.settings.console.session_h
