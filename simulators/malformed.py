@@ -76,6 +76,19 @@ def _water_payload(kind: str, ts: datetime, seq: int) -> Payload:
     return BilledConsumption(v=1, ts=start, seq=seq, day=day, billed_m3=1000.0)
 
 
+def _set_time(obj: Obj, ts: datetime) -> None:
+    """A new ``ts``; a message of one local day (billing: ``day`` and 00:00 of it) moves to
+    the first local midnight from ``ts``, so that only its time is wrong, not its form."""
+    if "day" not in obj:
+        obj["ts"] = ts.isoformat()
+        return
+    local = ts.astimezone(LOCAL_TZ)
+    midnight = datetime.combine(local.date(), time(0), LOCAL_TZ)
+    if midnight < local:
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), LOCAL_TZ)
+    obj["ts"], obj["day"] = midnight.isoformat(), midnight.date().isoformat()
+
+
 class MalformedInjector:
     """Adds a malformed message after a ``rate`` fraction of the valid ones.
 
@@ -201,16 +214,18 @@ class MalformedInjector:
         return topic_for("water", other, kind, self.root), payload.model_dump_json().encode()
 
     def _future_timestamp(self, m: Message, _p: TopicParts, obj: Obj, _ts: datetime) -> Out:
-        obj["ts"] = (max(m.ts, self._now()) + FUTURE).isoformat()
+        _set_time(obj, max(m.ts, self._now()) + FUTURE)
         return m.topic, _dump(obj)
 
     def _too_old(self, m: Message, _p: TopicParts, obj: Obj, _ts: datetime) -> Out:
         # a real-time clock reset to 1970 (the time of day kept, as such clocks do)
-        obj["ts"] = (CLOCK_RESET + timedelta(seconds=m.ts.timestamp() % 86_400)).isoformat()
+        _set_time(obj, CLOCK_RESET + timedelta(seconds=m.ts.timestamp() % 86_400))
         return m.topic, _dump(obj)
 
     def _duplicate_key(self, m: Message, _p: TopicParts, obj: Obj, ts: datetime) -> Out:
-        obj["ts"] = (ts + SHIFT).isoformat()
+        # Its own time, unshifted: a kind whose time is fixed (billing at 00:00 of its day)
+        # must stay valid but for the repeated key, or it would be refused as a schema error.
+        obj["ts"] = ts.isoformat()
         payload = _dump(obj)
         return m.topic, b'{"seq": 0, ' + payload[1:]  # its own seq again, further on
 

@@ -186,8 +186,8 @@ def test_an_alert_appears_live_and_is_acknowledged_from_the_page(
         page.wait_for_selector("#alert-state[data-state=acknowledged]")
         page.fill("form[data-silence] input[name=hours]", "6")
         page.fill("form[data-silence] input[name=comment]", "抢修")
-        page.click("form[data-silence] button")
-        page.wait_for_load_state()
+        with page.expect_navigation():  # the page reloads once the API has answered
+            page.click("form[data-silence] button")
     silence = console.database.scalar(
         "SELECT device_id || ' ' || created_by || ' ' || round(extract(epoch FROM ends_at"
         " - starts_at) / 3600) FROM silence"

@@ -88,3 +88,19 @@ def test_road_events(registry: Registry) -> None:
     assert 5 <= len(decoded) <= 60
     assert {p.msg_type for _, _, p in decoded} <= {"RSI", "RSM"}  # type: ignore[attr-defined]
     assert [m.ts for m in events] == sorted(m.ts for m in events)
+
+
+def test_malformed_billing_is_refused_as_labelled(district_registry: Registry) -> None:
+    """Billing is fixed at 00:00 of its day: a corruption of it is refused for the reason it
+    was made for (a repeated key, a NaN …), not as a schema error."""
+    now = T0 + timedelta(hours=26)
+    sim = DistrictSimulator(
+        district_registry, seed=7, feeds=("water",), malformed_rate=1.0, now=lambda: now
+    )
+    decoder = Decoder({d.device_id: d.device_type for d in district_registry.devices()})
+    billing = [m for m in sim.messages(T0, now) if not m.valid and m.topic.endswith("/billing")]
+    assert {"duplicate_key", "non_finite", "future_timestamp"} <= {m.reason for m in billing}
+    for m in billing:
+        result = decoder.decode(m.topic.encode(), m.payload, now)
+        assert isinstance(result, Rejected), m
+        assert result.reason == m.reason, (m, result)
